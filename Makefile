@@ -1,0 +1,35 @@
+# Two commands on a fresh machine: `make test` and `make demo`. Each creates .venv itself.
+PYTHON ?= python3.11
+VENV   := .venv
+PY     := $(VENV)/bin/python
+
+# DDS never leaves this machine: discovery on loopback only, and a domain of our own.
+export ROS_AUTOMATIC_DISCOVERY_RANGE := LOCALHOST
+export ROS_DOMAIN_ID ?= 57
+export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
+
+# Modules that run on the robot must import on Python 3.8 (Jetson containers).
+ROBOT_MODULES := pose_regressor_node/geometry.py pose_regressor_node/measurements.py \
+	pose_regressor_node/errors.py pose_regressor_node/metadata.py pose_regressor_node/model pose_regressor_node/inference \
+	pose_regressor_node/fusion pose_regressor_node/ros pose_regressor_node/jetson
+
+.PHONY: test lint vermin pytest demo bench clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+test: lint vermin pytest
+
+lint: $(VENV)/.installed
+	$(PY) -m ruff check pose_regressor_node tests bench launch
+
+vermin: $(VENV)/.installed
+	$(VENV)/bin/vermin --no-tips --violations --target=3.8- $(ROBOT_MODULES)
+
+pytest: $(VENV)/.installed
+	$(PY) -m pytest
+
+clean:
+	rm -rf $(VENV) .pytest_cache build

@@ -1,0 +1,43 @@
+"""Test-session settings that must hold before anything imports rclpy.
+
+DDS stays on loopback (ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST) and each test session gets a
+ROS_DOMAIN_ID of its own so that parallel sessions on one machine never see each other.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
+os.environ.setdefault("ROS_DOMAIN_ID", str(100 + os.getpid() % 100))
+os.environ.setdefault("RCUTILS_LOGGING_BUFFERED_STREAM", "1")
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(1234)
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real sample data not found at {SHARED_DATA} (only present beside the project checkout)")
+    return SHARED_DATA
+
+
+@pytest.fixture(autouse=True)
+def _seed_torch():
+    try:
+        import torch
+    except ImportError:  # torch-free test environments
+        yield
+        return
+    torch.manual_seed(0)
+    yield

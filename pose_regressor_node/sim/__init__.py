@@ -1,1 +1,28 @@
-"""(in progress)"""
+"""The synthetic indoor world: renderer, car trajectories, wheel odometry and writers."""
+
+from .camera import PinholeCamera, default_extrinsic
+from .drive import SPLITS, Drive, simulate_drive, split_drives
+from .odometry import OdometryNoise, simulate_odometry
+from .renderer import Renderer, RenderOptions
+from .trajectory import DRIVE_KINDS, Trajectory, generate_trajectory
+from .world import DEMO_SEED, World, build_world, demo_world
+
+__all__ = [
+    "DEMO_SEED",
+    "DRIVE_KINDS",
+    "SPLITS",
+    "Drive",
+    "OdometryNoise",
+    "PinholeCamera",
+    "RenderOptions",
+    "Renderer",
+    "Trajectory",
+    "World",
+    "build_world",
+    "default_extrinsic",
+    "demo_world",
+    "generate_trajectory",
+    "simulate_drive",
+    "simulate_odometry",
+    "split_drives",
+]

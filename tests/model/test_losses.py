@@ -35,7 +35,7 @@ def test_learned_weighting_hand_computed_and_trainable():
     q_hat = torch.tensor([[0.0, 1.0, 0.0, 0.0]])
     total, _ = loss(xyz_hat, q_hat, torch.zeros(1, 3), torch.tensor([[1.0, 0.0, 0.0, 0.0]]))
     expected = 2.0 * math.exp(0.0) + 0.0 + math.sqrt(2) * math.exp(3.0) - 3.0
-    assert float(total) == pytest.approx(expected, rel=1e-6)
+    assert total.item() == pytest.approx(expected, rel=1e-6)
     total.backward()
     assert loss.s_x.grad is not None and loss.s_q.grad is not None
 

@@ -1,0 +1,74 @@
+"""Any bag (rosbag2 sqlite3/MCAP or ROS 1) behind one reader, with topics found by name or type."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+
+from rosbags.highlevel import AnyReader, AnyReaderError
+
+from ..errors import BagError
+from .messages import TYPESTORE
+
+__all__ = ["BagReader", "find_topic"]
+
+
+def find_topic(topics: Dict[str, str], msgtypes: Sequence[str], wanted: Optional[str] = None,
+               role: str = "input") -> Optional[str]:
+    """The topic named ``wanted`` (checked against ``msgtypes``), else the first topic of those types."""
+    if wanted is not None:
+        if wanted not in topics:
+            raise BagError(f"the bag has no topic {wanted!r} for the {role}; it has {sorted(topics)}")
+        if topics[wanted] not in msgtypes:
+            raise BagError(f"topic {wanted!r} is {topics[wanted]}, but the {role} needs one of {list(msgtypes)}")
+        return wanted
+    for msgtype in msgtypes:
+        candidates = sorted(t for t, m in topics.items() if m == msgtype)
+        if candidates:
+            return candidates[0]
+    return None
+
+
+class BagReader:
+    """Read messages in stamp order, deserialised with the ROS 2 Jazzy typestore.
+
+    ROS 1 bags carry their own message definitions, which ``AnyReader`` uses.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        if not self.path.exists():
+            raise BagError(f"bag not found: {self.path}")
+        self._reader = AnyReader([self.path], default_typestore=TYPESTORE)
+
+    def __enter__(self) -> BagReader:
+        try:
+            self._reader.open()
+        except (AnyReaderError, Exception) as err:  # rosbags raises several types for damaged files
+            raise BagError(f"cannot read bag {self.path}: {err}") from err
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._reader.close()
+
+    @property
+    def topics(self) -> Dict[str, str]:
+        return {c.topic: c.msgtype for c in self._reader.connections}
+
+    @property
+    def message_counts(self) -> Dict[str, int]:
+        counts: Dict[str, int] = {}
+        for c in self._reader.connections:
+            counts[c.topic] = counts.get(c.topic, 0) + c.msgcount
+        return counts
+
+    def messages(self, topics: List[str]) -> Iterator[Tuple[str, int, Any]]:
+        """(topic, bag receive time ns, deserialised message) in bag time order."""
+        connections = [c for c in self._reader.connections if c.topic in topics]
+        try:
+            for connection, timestamp, raw in self._reader.messages(connections=connections):
+                yield connection.topic, timestamp, self._reader.deserialize(raw, connection.msgtype)
+        except BagError:
+            raise
+        except Exception as err:
+            raise BagError(f"bag {self.path} is damaged while reading {topics}: {err}") from err

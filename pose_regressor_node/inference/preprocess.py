@@ -1,0 +1,84 @@
+"""Frame -> network input, exactly as in training: RGB, resize the shorter side, centre crop,
+``(x / 255 - mean) / std``, CHW float32.
+
+The spec comes from the model file (``ModelMetadata.preprocess``), never from constants here.
+Output buffers are reused between calls, so the per-frame cost is a resize, a crop and two
+vectorised passes.
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import cv2
+import numpy as np
+
+from ..metadata import PreprocessSpec
+
+__all__ = ["Preprocess", "to_rgb", "resize_shorter", "SUPPORTED_ENCODINGS"]
+
+_TO_RGB = {
+    "rgb8": None,
+    "bgr8": cv2.COLOR_BGR2RGB,
+    "rgba8": cv2.COLOR_RGBA2RGB,
+    "bgra8": cv2.COLOR_BGRA2RGB,
+    "mono8": cv2.COLOR_GRAY2RGB,
+}
+SUPPORTED_ENCODINGS = tuple(_TO_RGB)
+
+
+def to_rgb(image: np.ndarray, encoding: str = "rgb8") -> np.ndarray:
+    """Any supported 8-bit encoding -> (H, W, 3) RGB uint8. ValueError names what is supported."""
+    if encoding not in _TO_RGB:
+        raise ValueError(f"unsupported image encoding {encoding!r}; supported: {', '.join(SUPPORTED_ENCODINGS)}")
+    if image.dtype != np.uint8:
+        raise ValueError(f"expected an 8-bit image, got dtype {image.dtype}")
+    if encoding == "mono8" and image.ndim == 3 and image.shape[2] == 1:
+        image = image[..., 0]
+    code = _TO_RGB[encoding]
+    return image if code is None else cv2.cvtColor(image, code)
+
+
+def resize_shorter(image: np.ndarray, size: int) -> np.ndarray:
+    h, w = image.shape[:2]
+    scale = size / min(h, w)
+    new_w, new_h = max(size, int(round(w * scale))), max(size, int(round(h * scale)))
+    interpolation = cv2.INTER_AREA if scale < 1.0 else cv2.INTER_LINEAR
+    return cv2.resize(image, (new_w, new_h), interpolation=interpolation)
+
+
+class Preprocess:
+    """Callable turning one frame into a (3, crop, crop) float32 array; ``batch`` for many."""
+
+    def __init__(self, spec: PreprocessSpec) -> None:
+        self.spec = spec
+        std = np.asarray(spec.std, np.float32)
+        self._scale = (1.0 / (255.0 * std)).astype(np.float32)
+        self._offset = (np.asarray(spec.mean, np.float32) / std).astype(np.float32)
+        self._hwc = np.empty((spec.crop, spec.crop, 3), np.float32)
+        self._chw = np.empty((3, spec.crop, spec.crop), np.float32)
+
+    def crop(self, rgb: np.ndarray) -> np.ndarray:
+        """Resize the shorter side and take the centre crop (uint8, HWC)."""
+        resized = resize_shorter(rgb, self.spec.resize)
+        h, w = resized.shape[:2]
+        top, left = (h - self.spec.crop) // 2, (w - self.spec.crop) // 2
+        return resized[top:top + self.spec.crop, left:left + self.spec.crop]
+
+    def normalize(self, crop_rgb: np.ndarray, out: Optional[np.ndarray] = None) -> np.ndarray:
+        """uint8 HWC crop -> normalised float32 CHW, written into ``out`` (or an internal buffer)."""
+        np.multiply(crop_rgb, self._scale, out=self._hwc, casting="unsafe")
+        self._hwc -= self._offset
+        out = self._chw if out is None else out
+        out[...] = self._hwc.transpose(2, 0, 1)
+        return out
+
+    def __call__(self, image: np.ndarray, encoding: str = "rgb8", out: Optional[np.ndarray] = None) -> np.ndarray:
+        """The returned array is reused by the next call unless ``out`` is given."""
+        return self.normalize(self.crop(to_rgb(image, encoding)), out)
+
+    def batch(self, images: Sequence[np.ndarray], encoding: str = "rgb8") -> np.ndarray:
+        out = np.empty((len(images), 3, self.spec.crop, self.spec.crop), np.float32)
+        for i, image in enumerate(images):
+            self(image, encoding, out=out[i])
+        return out

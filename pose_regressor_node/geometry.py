@@ -39,6 +39,8 @@ __all__ = [
     "yaw_of",
     "quat_from_rotvec",
     "quat_to_rotvec",
+    "interpolate_pose",
+    "pose_from_twist",
     "translation_error",
     "rotation_error_deg",
     "summarize_errors",
@@ -61,6 +63,11 @@ def angle_diff(a: float | np.ndarray, b: float | np.ndarray) -> float | np.ndarr
 def quat_normalize(q: Sequence[float] | np.ndarray) -> np.ndarray:
     """Unit quaternion in float64; raises on a zero or non-finite quaternion."""
     q = np.asarray(q, dtype=np.float64)
+    if q.ndim == 1:  # the common case, kept cheap: the filter calls this per odometry sample
+        norm = math.sqrt(float(q[0]) ** 2 + float(q[1]) ** 2 + float(q[2]) ** 2 + float(q[3]) ** 2)
+        if not norm >= _EPS or math.isinf(norm):
+            raise ValueError(f"cannot normalise quaternion {q!r}: zero or non-finite")
+        return q / norm
     norm = np.linalg.norm(q, axis=-1, keepdims=True)
     if not np.all(np.isfinite(q)) or np.any(norm < _EPS):
         raise ValueError(f"cannot normalise quaternion {q!r}: zero or non-finite")
@@ -70,14 +77,23 @@ def quat_normalize(q: Sequence[float] | np.ndarray) -> np.ndarray:
 def quat_canonical(q: Sequence[float] | np.ndarray) -> np.ndarray:
     """Normalise and flip into the w >= 0 hemisphere (q and -q are the same rotation)."""
     q = quat_normalize(q)
+    if q.ndim == 1:
+        return -q if q[0] < 0.0 else q
     sign = np.where(q[..., :1] < 0.0, -1.0, 1.0)
     return q * sign
 
 
 def quat_multiply(q1: np.ndarray, q2: np.ndarray) -> np.ndarray:
     """Hamilton product q1 * q2 (apply q2 first, then q1); broadcasts over leading axes."""
-    w1, x1, y1, z1 = np.moveaxis(np.asarray(q1, dtype=np.float64), -1, 0)
-    w2, x2, y2, z2 = np.moveaxis(np.asarray(q2, dtype=np.float64), -1, 0)
+    q1 = np.asarray(q1, dtype=np.float64)
+    q2 = np.asarray(q2, dtype=np.float64)
+    if q1.ndim == 1 and q2.ndim == 1:
+        w1, x1, y1, z1 = q1.tolist()
+        w2, x2, y2, z2 = q2.tolist()
+        return np.array([w1 * w2 - x1 * x2 - y1 * y2 - z1 * z2, w1 * x2 + x1 * w2 + y1 * z2 - z1 * y2,
+                         w1 * y2 - x1 * z2 + y1 * w2 + z1 * x2, w1 * z2 + x1 * y2 - y1 * x2 + z1 * w2])
+    w1, x1, y1, z1 = np.moveaxis(q1, -1, 0)
+    w2, x2, y2, z2 = np.moveaxis(q2, -1, 0)
     return np.stack(
         [
             w1 * w2 - x1 * x2 - y1 * y2 - z1 * z2,
@@ -99,6 +115,12 @@ def quat_rotate(q: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Rotate vector(s) v (..., 3) by unit quaternion(s) q (..., 4)."""
     q = np.asarray(q, dtype=np.float64)
     v = np.asarray(v, dtype=np.float64)
+    if q.ndim == 1 and v.ndim == 1:
+        w, x, y, z = q.tolist()
+        vx, vy, vz = v.tolist()
+        cx, cy, cz = y * vz - z * vy, z * vx - x * vz, x * vy - y * vx  # u x v
+        ux, uy, uz = w * cx + (y * cz - z * cy), w * cy + (z * cx - x * cz), w * cz + (x * cy - y * cx)
+        return np.array([vx + 2.0 * ux, vy + 2.0 * uy, vz + 2.0 * uz])
     u = q[..., 1:]
     w = q[..., :1]
     uv = np.cross(u, v)
@@ -164,7 +186,7 @@ class Pose:
 
     def __post_init__(self) -> None:
         position = np.asarray(self.position, dtype=np.float64).reshape(3)
-        if not np.all(np.isfinite(position)):
+        if not math.isfinite(float(position[0]) + float(position[1]) + float(position[2])):
             raise ValueError(f"pose position must be finite, got {position}")
         object.__setattr__(self, "position", position)
         object.__setattr__(self, "quaternion", quat_canonical(self.quaternion))
@@ -230,6 +252,19 @@ class Pose:
             translation_error(self.position, other.position) <= tol_m
             and rotation_error_deg(self.quaternion, other.quaternion) <= tol_deg
         )
+
+
+def interpolate_pose(a: Pose, b: Pose, fraction: float) -> Pose:
+    """Linear in position, shortest-arc slerp in rotation; fraction 0 gives a, 1 gives b."""
+    relative = quat_to_rotvec(quat_multiply(quat_conjugate(a.quaternion), b.quaternion))
+    return Pose(a.position + fraction * (b.position - a.position),
+                quat_multiply(a.quaternion, quat_from_rotvec(fraction * relative)))
+
+
+def pose_from_twist(twist: np.ndarray, dt: float) -> Pose:
+    """Body-frame motion over ``dt`` seconds at constant twist (vx, vy, vz, wx, wy, wz), first order."""
+    twist = np.asarray(twist, dtype=np.float64)
+    return Pose(twist[:3] * dt, quat_from_rotvec(twist[3:] * dt))
 
 
 def translation_error(t_hat: np.ndarray, t: np.ndarray) -> np.ndarray | float:

@@ -10,8 +10,15 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from ..bags import BagWriter, camera_info_msg, compressed_image_msg, image_msg, odometry_msg, pose_stamped_msg
-from ..bags import tf_message
+from ..bags import (
+    BagWriter,
+    camera_info_msg,
+    compressed_image_msg,
+    image_msg,
+    odometry_msg,
+    pose_stamped_msg,
+    tf_message,
+)
 from ..geometry import Pose
 from .drive import Drive
 from .renderer import Renderer, RenderOptions

@@ -3,13 +3,13 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from pose_regressor_node.data import read_7scenes
 from pose_regressor_node.data.dataset import PoseDataset, make_loader
 from pose_regressor_node.data.transforms import EvalTransform, TrainTransform
 from pose_regressor_node.inference.preprocess import Preprocess
 from pose_regressor_node.metadata import PreprocessSpec
 from pose_regressor_node.sim import PinholeCamera, Renderer, build_world, simulate_drive
 from pose_regressor_node.sim.writers import write_7scenes
-from pose_regressor_node.data import read_7scenes
 
 
 def test_eval_transform_equals_inference_preprocess(rng):

@@ -1,0 +1,31 @@
+"""``python -m pose_regressor_node test``: evaluate a checkpoint on the test split of each scene."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from .report import evaluate_checkpoint
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("checkpoint", help="a .pt checkpoint (best.pt of a run)")
+    parser.add_argument("--dataroot", nargs="+", required=True, help="one or more scene folders")
+    parser.add_argument("--dataset", default="7scenes", choices=["7scenes", "cambridge", "folder"])
+    parser.add_argument("--out", type=Path, default=Path("runs/test"), help="where CSV, JSON and PNGs go")
+    parser.add_argument("--device", "--gpu", dest="device", default="auto")
+    parser.add_argument("--batchSize", dest="batch_size", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=None)
+
+
+def run(args: argparse.Namespace) -> int:
+    print(f"{'scene':<20} {'frames':>6} {'median m':>9} {'median deg':>10} {'mean m':>8} {'mean deg':>8} "
+          f"{'5cm/5deg':>8} {'10cm/10deg':>10}")
+    for root in args.dataroot:
+        report = evaluate_checkpoint(args.checkpoint, root, args.dataset, args.out, args.device, args.batch_size,
+                                 args.workers)
+        s = report.evaluation.summary
+        print(f"{report.scene:<20} {s.count:>6} {s.median_m:>9.3f} {s.median_deg:>10.2f} {s.mean_m:>8.3f} "
+              f"{s.mean_deg:>8.2f} {s.within_5cm_5deg:>8.1%} {s.within_10cm_10deg:>10.1%}")
+        print(f"  files: {', '.join(str(p) for p in report.files.values())}")
+    return 0

@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+import csv
+import os
+import socket
+
+import pytest
+import torch
+import torch.distributed as dist
+
+from pose_regressor_node.errors import ParameterError
+from pose_regressor_node.metadata import ModelMetadata
+from pose_regressor_node.model import build_model, load_checkpoint, save_checkpoint
+from pose_regressor_node.sim import PinholeCamera, Renderer, build_world, simulate_drive
+from pose_regressor_node.sim.writers import write_7scenes
+from pose_regressor_node.training import TrainConfig, lr_at, train
+from pose_regressor_node.training.config import DistillConfig
+from pose_regressor_node.training.report import evaluate_checkpoint
+
+
+@pytest.fixture(scope="module")
+def tiny_scene(tmp_path_factory):
+    root = tmp_path_factory.mktemp("scene")
+    world = build_world(11)
+    drives = {s: [simulate_drive(world, "loop", seed, duration_s=1.6, camera_rate_hz=10.0)]
+              for s, seed in (("train", 1), ("val", 2), ("test", 3))}
+    write_7scenes(root, Renderer(world, PinholeCamera(96, 72)), drives)
+    return root
+
+
+def _config(root, tmp_path, **kw):
+    base = dict(model="resnet18", dataroot=str(root), runs_dir=str(tmp_path), name="tiny", niter=3, batch_size=8,
+                lr=1e-3, resize=40, crop=32, workers=0, device="cpu", save_epoch_freq=2, warmup_epochs=0.0)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def _losses(run_dir):
+    with open(run_dir / "log.csv") as f:
+        return [float(r["loss_total"]) for r in csv.DictReader(f)]
+
+
+def test_lr_schedule():
+    assert lr_at(0, 100, 10, 1.0) == pytest.approx(0.1)
+    assert lr_at(10, 100, 10, 1.0) == pytest.approx(1.0)
+    assert lr_at(100, 100, 10, 1.0) == pytest.approx(0.01)
+
+
+def test_a_few_steps_lower_the_loss_and_write_everything(tiny_scene, tmp_path):
+    result = train(_config(tiny_scene, tmp_path, niter=6, batch_size=16), quiet=True)
+    losses = _losses(result.run_dir)
+    assert len(losses) == 6 and losses[-1] < losses[0]
+    assert result.best_path.exists() and result.last_path.exists() and (result.run_dir / "epoch0002.pt").exists()
+    assert any((result.run_dir / "tensorboard").iterdir())
+    ckpt = load_checkpoint(str(result.best_path))
+    assert ckpt.metadata.preprocess.crop == 32 and "median_m" in ckpt.metadata.val_errors
+    report = evaluate_checkpoint(str(result.best_path), str(tiny_scene), "7scenes", tmp_path / "test", device="cpu",
+                             workers=0)
+    assert report.evaluation.summary.count == 17  # 1.6 s at 10 Hz, both ends
+    assert all(p.exists() for p in report.files.values())
+
+
+def test_resume_continues_from_saved_step(tiny_scene, tmp_path):
+    first = train(_config(tiny_scene, tmp_path, niter=2), quiet=True)
+    step_after_two = load_checkpoint(str(first.last_path)).metadata.step
+    resumed = train(_config(tiny_scene, tmp_path, niter=3, resume=str(first.last_path)), quiet=True)
+    meta = load_checkpoint(str(resumed.last_path)).metadata
+    assert meta.epoch == 3 and meta.step == step_after_two * 3 // 2
+    assert len(_losses(resumed.run_dir)) == 3  # one more row appended, not three new ones
+
+
+def test_distillation_run_logs_each_term(tiny_scene, tmp_path):
+    teacher = train(_config(tiny_scene, tmp_path, model="resnet34", name="teacher", niter=1), quiet=True)
+    distill = DistillConfig(teacher_model="resnet34", teacher_path=str(teacher.best_path))
+    student = train(_config(tiny_scene, tmp_path, name="student", niter=1), distill, quiet=True)
+    with open(student.run_dir / "log.csv") as f:
+        row = next(csv.DictReader(f))
+    assert {"loss_pose", "loss_hint", "loss_similarity", "loss_total"} <= set(row)
+
+
+def test_invalid_configuration_says_what_to_fix(tmp_path):
+    with pytest.raises(ParameterError, match="--model 'vgg' unknown"):
+        TrainConfig(model="vgg", dataroot=str(tmp_path)).validate()
+    with pytest.raises(ParameterError, match="dataroot"):
+        TrainConfig().validate()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def evaluate_checkpoint_saved_under_ddp_loads_into_plain_model(tmp_path):
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(_free_port()))
+    dist.init_process_group("gloo", rank=0, world_size=1)
+    try:
+        model = build_model("resnet18")
+        ddp = torch.nn.parallel.DistributedDataParallel(model)
+        path = tmp_path / "ddp.pt"
+        save_checkpoint(str(path), ddp, ModelMetadata(arch="resnet18", arch_options=model.options))
+        raw = torch.load(path, weights_only=False)
+        assert not any(k.startswith("module.") for k in raw["state_dict"])
+        # an old-style file saved with the wrapper's own state_dict still loads
+        raw["state_dict"] = ddp.state_dict()
+        torch.save(raw, path)
+        plain = load_checkpoint(str(path)).model
+        torch.testing.assert_close(plain.head.fc.weight, model.head.fc.weight)
+    finally:
+        dist.destroy_process_group()

@@ -59,11 +59,17 @@ class Preprocess:
         self._chw = np.empty((3, spec.crop, spec.crop), np.float32)
 
     def crop(self, rgb: np.ndarray) -> np.ndarray:
-        """Resize the shorter side and take the centre crop (uint8, HWC)."""
-        resized = resize_shorter(rgb, self.spec.resize)
-        h, w = resized.shape[:2]
-        top, left = (h - self.spec.crop) // 2, (w - self.spec.crop) // 2
-        return resized[top:top + self.spec.crop, left:left + self.spec.crop]
+        """The centre crop of the image resized to ``resize`` on its shorter side (uint8, HWC).
+
+        Cropping the matching region first and resizing only that is the same operation, minus
+        the work on pixels the crop would throw away.
+        """
+        h, w = rgb.shape[:2]
+        side = min(h, w) * self.spec.crop / self.spec.resize
+        top, left = (h - side) / 2.0, (w - side) / 2.0
+        region = rgb[int(round(top)):int(round(top + side)), int(round(left)):int(round(left + side))]
+        interpolation = cv2.INTER_AREA if side > self.spec.crop else cv2.INTER_LINEAR
+        return cv2.resize(region, (self.spec.crop, self.spec.crop), interpolation=interpolation)
 
     def normalize(self, crop_rgb: np.ndarray, out: Optional[np.ndarray] = None) -> np.ndarray:
         """uint8 HWC crop -> normalised float32 CHW, written into ``out`` (or an internal buffer)."""

@@ -1,0 +1,59 @@
+"""ONNX Runtime engine: TensorRT / CUDA execution providers where installed, else CPU."""
+
+from __future__ import annotations
+
+import json
+from typing import List, Tuple
+
+import numpy as np
+import onnxruntime as ort
+
+from ..errors import EngineError
+from ..metadata import ModelMetadata
+from .export import METADATA_KEY
+
+__all__ = ["OnnxEngine", "read_onnx_metadata"]
+
+
+def read_onnx_metadata(session: ort.InferenceSession, path: str) -> ModelMetadata:
+    props = session.get_modelmeta().custom_metadata_map
+    if METADATA_KEY not in props:
+        raise EngineError(f"{path} carries no '{METADATA_KEY}' metadata; export it with "
+                          "`python -m pose_regressor_node export CHECKPOINT --to onnx`")
+    try:
+        return ModelMetadata.from_dict(json.loads(props[METADATA_KEY]))
+    except (ValueError, KeyError) as err:
+        raise EngineError(f"{path}: malformed model metadata: {err}") from err
+
+
+def _providers(device: str) -> List[str]:
+    available = ort.get_available_providers()
+    if device == "cpu":
+        return ["CPUExecutionProvider"]
+    wanted = ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"]
+    if device.startswith("cuda") and not any(p in available for p in wanted[:2]):
+        raise EngineError("device cuda requested but onnxruntime has no CUDA provider: pip install onnxruntime-gpu")
+    return [p for p in wanted if p in available]
+
+
+class OnnxEngine:
+    backend = "onnxruntime"
+
+    def __init__(self, path: str, device: str = "auto") -> None:
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        try:
+            self._session = ort.InferenceSession(path, sess_options=options, providers=_providers(device))
+        except EngineError:
+            raise
+        except Exception as err:  # onnxruntime raises its own exception types for bad files
+            raise EngineError(f"onnxruntime cannot load {path}: {err}") from err
+        self.metadata = read_onnx_metadata(self._session, path)
+        provider = self._session.get_providers()[0]
+        self.device = "cpu" if provider == "CPUExecutionProvider" else f"cuda ({provider})"
+        self._input = self._session.get_inputs()[0].name
+        self._outputs = [o.name for o in self._session.get_outputs()]
+
+    def infer(self, batch: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        xyz, quat = self._session.run(self._outputs, {self._input: np.ascontiguousarray(batch, dtype=np.float32)})
+        return xyz.astype(np.float64), quat.astype(np.float64)

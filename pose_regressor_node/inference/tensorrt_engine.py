@@ -1,0 +1,178 @@
+"""TensorRT engines: build FP16 (or INT8) from ONNX on the target GPU, cache, and run.
+
+Engines are specific to a GPU and a TensorRT version, so the cache key holds both; the model's
+metadata travels in a JSON sidecar (``<engine>.json``). Device buffers are torch CUDA tensors
+(torch ships with JetPack's PyTorch; on machines without it, pycuda is used).
+
+Not exercised by this repository's CI (no GPU there); the parity test runs where TensorRT exists.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+import numpy as np
+import tensorrt as trt  # noqa: E402 - this module is only imported where TensorRT exists
+
+from ..errors import EngineError
+from ..metadata import ModelMetadata
+from .preprocess import Preprocess
+
+__all__ = ["TensorRTEngine", "build_engine", "engine_cache_path", "EntropyCalibrator"]
+
+LOG = logging.getLogger("pose_regressor.inference")
+_TRT_LOGGER = trt.Logger(trt.Logger.WARNING)
+MAX_BATCH = 8
+
+
+def _gpu_name() -> str:
+    import torch  # noqa: PLC0415
+
+    return torch.cuda.get_device_name(0)
+
+
+def engine_cache_path(onnx_path: str, precision: str) -> Path:
+    from .engine import cache_dir  # noqa: PLC0415
+
+    gpu = re.sub(r"[^A-Za-z0-9]+", "-", _gpu_name()).strip("-")
+    return cache_dir() / f"{Path(onnx_path).stem}.{gpu}.trt{trt.__version__}.{precision}.engine"
+
+
+class EntropyCalibrator(trt.IInt8EntropyCalibrator2):
+    """Feeds preprocessed sample images (a folder of .png/.jpg) to TensorRT's INT8 calibration."""
+
+    def __init__(self, calib_dir: str, metadata: ModelMetadata, cache: Path, batch: int = 8) -> None:
+        super().__init__()
+        import cv2  # noqa: PLC0415
+        import torch  # noqa: PLC0415
+
+        files = sorted(p for p in Path(calib_dir).rglob("*") if p.suffix.lower() in (".png", ".jpg", ".jpeg"))
+        if not files:
+            raise EngineError(f"no calibration images (.png/.jpg) under {calib_dir}")
+        preprocess = Preprocess(metadata.preprocess)
+        images = [preprocess(cv2.cvtColor(cv2.imread(str(f)), cv2.COLOR_BGR2RGB)).copy() for f in files[:512]]
+        self._batches = [np.stack(images[i:i + batch]) for i in range(0, len(images) - batch + 1, batch)]
+        self._batch = batch
+        self._cache = cache
+        self._device = torch.empty((batch, 3, metadata.preprocess.crop, metadata.preprocess.crop),
+                                   dtype=torch.float32, device="cuda")
+        self._index = 0
+
+    def get_batch_size(self) -> int:
+        return self._batch
+
+    def get_batch(self, names):  # noqa: ARG002 - TensorRT's signature
+        if self._index >= len(self._batches):
+            return None
+        import torch  # noqa: PLC0415
+
+        self._device.copy_(torch.from_numpy(self._batches[self._index]))
+        self._index += 1
+        return [int(self._device.data_ptr())]
+
+    def read_calibration_cache(self):
+        return self._cache.read_bytes() if self._cache.exists() else None
+
+    def write_calibration_cache(self, cache) -> None:
+        self._cache.write_bytes(bytes(cache))
+
+
+def _onnx_metadata(onnx_path: str) -> ModelMetadata:
+    import onnx  # noqa: PLC0415
+
+    from .export import METADATA_KEY  # noqa: PLC0415
+
+    props = {p.key: p.value for p in onnx.load(onnx_path, load_external_data=False).metadata_props}
+    if METADATA_KEY not in props:
+        raise EngineError(f"{onnx_path} carries no model metadata; export it with pose_regressor_node export")
+    return ModelMetadata.from_json(props[METADATA_KEY])
+
+
+def build_engine(onnx_path: str, fp16: bool = True, int8: bool = False, calib_dir: Optional[str] = None,
+                 out: Optional[str] = None) -> Path:
+    """Build (or reuse from the cache) an engine with a dynamic batch of 1..MAX_BATCH."""
+    precision = "int8" if int8 else ("fp16" if fp16 else "fp32")
+    path = Path(out) if out else engine_cache_path(onnx_path, precision)
+    metadata = _onnx_metadata(onnx_path)
+    if path.exists() and Path(str(path) + ".json").exists():
+        return path
+    builder = trt.Builder(_TRT_LOGGER)
+    network = builder.create_network(1 << int(trt.NetworkDefinitionCreationFlag.EXPLICIT_BATCH))
+    parser = trt.OnnxParser(network, _TRT_LOGGER)
+    if not parser.parse(Path(onnx_path).read_bytes()):
+        errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
+        raise EngineError(f"TensorRT cannot parse {onnx_path}: {errors}")
+    config = builder.create_builder_config()
+    if hasattr(config, "set_memory_pool_limit"):
+        config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, 1 << 28)
+    else:  # TensorRT 8.2 (JetPack 4.6)
+        config.max_workspace_size = 1 << 28
+    if fp16:
+        if not builder.platform_has_fast_fp16:
+            raise EngineError(f"{_gpu_name()} has no fast FP16; build with fp16=False")
+        config.set_flag(trt.BuilderFlag.FP16)
+    if int8:
+        if not builder.platform_has_fast_int8:
+            raise EngineError(f"{_gpu_name()} does not support INT8 inference (the Jetson Nano's Maxwell GPU "
+                              "has no INT8 tensor math); use --fp16")
+        if not calib_dir:
+            raise EngineError("INT8 needs --calib DIR with sample images of the scene")
+        config.set_flag(trt.BuilderFlag.INT8)
+        config.int8_calibrator = EntropyCalibrator(calib_dir, metadata, path.with_suffix(".calib"))
+    crop = metadata.preprocess.crop
+    profile = builder.create_optimization_profile()
+    profile.set_shape("image", (1, 3, crop, crop), (1, 3, crop, crop), (MAX_BATCH, 3, crop, crop))
+    config.add_optimization_profile(profile)
+    serialized = builder.build_serialized_network(network, config)
+    if serialized is None:
+        raise EngineError(f"TensorRT failed to build an engine from {onnx_path}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(bytes(serialized))
+    Path(str(path) + ".json").write_text(json.dumps({"metadata": metadata.to_dict(), "precision": precision,
+                                                     "gpu": _gpu_name(), "tensorrt": trt.__version__}))
+    LOG.info("built TensorRT %s engine %s", precision, path)
+    return path
+
+
+class TensorRTEngine:
+    backend = "tensorrt"
+
+    def __init__(self, path: str) -> None:
+        import torch  # noqa: PLC0415
+
+        sidecar = Path(path + ".json")
+        if not sidecar.exists():
+            raise EngineError(f"{path} has no metadata sidecar {sidecar.name}; rebuild it with pose_regressor_node export")
+        info = json.loads(sidecar.read_text())
+        self.metadata = ModelMetadata.from_dict(info["metadata"])
+        self.precision = info.get("precision", "?")
+        runtime = trt.Runtime(_TRT_LOGGER)
+        self._engine = runtime.deserialize_cuda_engine(Path(path).read_bytes())
+        if self._engine is None:
+            raise EngineError(f"{path} was built for another GPU or TensorRT version; rebuild it on this machine")
+        self._context = self._engine.create_execution_context()
+        self._stream = torch.cuda.Stream()
+        self.device = f"cuda ({_gpu_name()}, {self.precision})"
+        self._names: List[str] = [self._engine.get_tensor_name(i) for i in range(self._engine.num_io_tensors)]
+
+    def infer(self, batch: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        import torch  # noqa: PLC0415
+
+        x = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32)).cuda()
+        self._context.set_input_shape("image", tuple(x.shape))
+        outputs: Dict[str, torch.Tensor] = {}
+        for name in self._names:
+            if name == "image":
+                self._context.set_tensor_address(name, int(x.data_ptr()))
+                continue
+            shape = tuple(self._context.get_tensor_shape(name))
+            outputs[name] = torch.empty(shape, dtype=torch.float32, device="cuda")
+            self._context.set_tensor_address(name, int(outputs[name].data_ptr()))
+        with torch.cuda.stream(self._stream):
+            self._context.execute_async_v3(self._stream.cuda_stream)
+        self._stream.synchronize()
+        return (outputs["xyz"].cpu().numpy().astype(np.float64), outputs["quat"].cpu().numpy().astype(np.float64))

@@ -1,0 +1,135 @@
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import onnx
+import pytest
+import torch
+
+from pose_regressor_node.errors import EngineError
+from pose_regressor_node.geometry import rotation_error_deg
+from pose_regressor_node.inference import Preprocess, load_engine
+from pose_regressor_node.inference.export import METADATA_KEY, export_onnx
+from pose_regressor_node.metadata import ModelMetadata, PreprocessSpec
+from pose_regressor_node.model import build_model, save_checkpoint
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    torch.manual_seed(0)
+    model = build_model("resnet18").eval()
+    with torch.no_grad():  # realistic outputs: metres away from the origin, rotations all around
+        model.head.fc_xyz.bias.copy_(torch.tensor([3.0, -2.0, 0.4]))
+        model.head.fc_xyz.weight.mul_(50.0)
+        model.head.fc_quat.weight.mul_(100.0)
+    path = tmp_path_factory.mktemp("ckpt") / "model.pt"
+    save_checkpoint(str(path), model, ModelMetadata(arch="resnet18", arch_options=model.options,
+                                                    preprocess=PreprocessSpec(resize=72, crop=64)))
+    return path
+
+
+@pytest.fixture
+def batch(rng):
+    return rng.standard_normal((3, 3, 64, 64)).astype(np.float32)
+
+
+def _assert_parity(a, b):
+    np.testing.assert_allclose(a[0], b[0], atol=1e-4)
+    assert np.max(rotation_error_deg(a[1], b[1])) < 0.01
+    assert np.ptp(a[0]) > 0.01  # the model's outputs do vary with the input
+
+
+def test_onnxruntime_matches_torch(checkpoint, batch, tmp_path):
+    torch_engine = load_engine(str(checkpoint), backend="torch", device="cpu")
+    onnx_path = export_onnx(str(checkpoint), str(tmp_path / "model.onnx"))
+    ort_engine = load_engine(str(onnx_path), backend="onnxruntime", device="cpu")
+    assert ort_engine.metadata == torch_engine.metadata
+    _assert_parity(torch_engine.infer(batch), ort_engine.infer(batch))
+    _assert_parity(torch_engine.infer(batch[:1]), ort_engine.infer(batch[:1]))  # dynamic batch
+
+
+def test_torchscript_matches_torch(checkpoint, batch):
+    _assert_parity(load_engine(str(checkpoint), backend="torch", device="cpu").infer(batch),
+                   load_engine(str(checkpoint), backend="torchscript", device="cpu").infer(batch))
+
+
+def test_auto_backend_on_cpu_is_onnxruntime_from_a_checkpoint(checkpoint, batch, tmp_path, monkeypatch):
+    monkeypatch.setenv("POSE_REGRESSOR_CACHE", str(tmp_path))
+    engine = load_engine(str(checkpoint), device="cpu")
+    assert engine.backend == "onnxruntime" and list(tmp_path.glob("*.onnx"))
+    _assert_parity(engine.infer(batch), load_engine(str(checkpoint), backend="torch", device="cpu").infer(batch))
+
+
+def test_tensorrt_fp16_parity(checkpoint, batch, tmp_path):
+    pytest.importorskip("tensorrt", reason="TensorRT is not installed on this machine")
+    if not torch.cuda.is_available():
+        pytest.skip("TensorRT needs a CUDA GPU; none here")
+    onnx_path = export_onnx(str(checkpoint), str(tmp_path / "model.onnx"))
+    trt_engine = load_engine(str(onnx_path), backend="tensorrt")
+    ref = load_engine(str(checkpoint), backend="torch", device="cpu").infer(batch)
+    xyz, quat = trt_engine.infer(batch)
+    np.testing.assert_allclose(xyz, ref[0], atol=2e-2)  # fp16
+    assert np.max(rotation_error_deg(quat, ref[1])) < 1.0
+
+
+def test_onnx_file_carries_metadata(checkpoint, tmp_path):
+    path = export_onnx(str(checkpoint), str(tmp_path / "m.onnx"))
+    props = {p.key: p.value for p in onnx.load(str(path)).metadata_props}
+    meta = ModelMetadata.from_dict(json.loads(props[METADATA_KEY]))
+    assert meta.preprocess.crop == 64 and meta.arch == "resnet18"
+
+
+def test_engine_errors_say_what_to_fix(checkpoint, tmp_path):
+    with pytest.raises(EngineError, match="not found"):
+        load_engine(str(tmp_path / "missing.pt"))
+    bad = tmp_path / "weights.bin"
+    bad.write_bytes(b"0")
+    with pytest.raises(EngineError, match="unknown model file type"):
+        load_engine(str(bad))
+    with pytest.raises(EngineError, match="unknown backend"):
+        load_engine(str(checkpoint), backend="tflite")
+    plain = tmp_path / "plain.onnx"
+    torch.onnx.export(build_model("resnet18").eval(), (torch.zeros(1, 3, 32, 32),), str(plain), dynamo=False)
+    with pytest.raises(EngineError, match="carries no 'pose_regressor_metadata'"):
+        load_engine(str(plain), backend="onnxruntime")
+    with pytest.raises(EngineError, match="needs a .pt checkpoint"):
+        load_engine(str(plain), backend="torch")
+
+
+@pytest.mark.parametrize("encoding, channels", [("rgb8", 3), ("bgr8", 3), ("rgba8", 4), ("mono8", 1)])
+def test_preprocess_encodings(rng, encoding, channels):
+    spec = PreprocessSpec(resize=64, crop=56)
+    shape = (120, 160) if channels == 1 else (120, 160, channels)
+    out = Preprocess(spec)(rng.integers(0, 256, shape, dtype=np.uint8), encoding)
+    assert out.shape == (3, 56, 56) and out.dtype == np.float32 and np.isfinite(out).all()
+
+
+def test_preprocess_rgb_vs_bgr_and_unsupported(rng):
+    pre = Preprocess(PreprocessSpec(resize=64, crop=56))
+    rgb = rng.integers(0, 256, (120, 160, 3), dtype=np.uint8)
+    a = pre(rgb, "rgb8").copy()
+    np.testing.assert_array_equal(a, pre(rgb[..., ::-1].copy(), "bgr8"))
+    with pytest.raises(ValueError, match="unsupported image encoding 'yuv422'"):
+        pre(rgb, "yuv422")
+
+
+def test_preprocess_matches_resize_then_crop(rng):
+    """Cropping first is the documented resize-shorter-side-then-centre-crop, up to interpolation."""
+    import cv2
+
+    spec = PreprocessSpec(resize=256, crop=224)
+    image = cv2.GaussianBlur(rng.integers(0, 256, (480, 640, 3), dtype=np.uint8), (0, 0), 3)
+    resized = cv2.resize(image, (341, 256), interpolation=cv2.INTER_AREA)
+    top, left = (256 - 224) // 2, (341 - 224) // 2
+    reference = resized[top:top + 224, left:left + 224].astype(float)
+    assert np.abs(Preprocess(spec).crop(image).astype(float) - reference).mean() < 2.0
+
+
+def test_preprocess_reuses_its_buffer_and_batches(rng):
+    pre = Preprocess(PreprocessSpec(resize=64, crop=56))
+    images = [rng.integers(0, 256, (120, 160, 3), dtype=np.uint8) for _ in range(3)]
+    assert pre(images[0]) is pre(images[1])
+    batch = pre.batch(images)
+    assert batch.shape == (3, 3, 56, 56)
+    np.testing.assert_array_equal(batch[2], pre(images[2]))

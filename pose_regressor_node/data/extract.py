@@ -16,10 +16,10 @@ from typing import List, Optional, Tuple
 import cv2
 
 from ..bags import BagReader, find_topic
-from ..bags.messages import pose_from_msg, stamp_ns_of, transform_to_pose
 from ..errors import BagError
 from ..geometry import Pose
 from ..inference.decode import ImageDecodeError, decode_image
+from ..messages import pose_from_msg, stamp_ns_of, transform_to_pose
 from .folder import write_folder_split
 from .samples import Sample
 

@@ -10,15 +10,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from ..bags import (
-    BagWriter,
-    camera_info_msg,
-    compressed_image_msg,
-    image_msg,
-    odometry_msg,
-    pose_stamped_msg,
-    tf_message,
-)
+from ..bags import FACTORY, BagWriter, camera_info_msg, compressed_image_msg, image_msg
 from ..geometry import Pose
 from .drive import Drive
 from .renderer import Renderer, RenderOptions
@@ -78,14 +70,15 @@ def write_rosbag2(path: Path, renderer: Renderer, drive: Drive, storage: str = "
     frame_at = {stamp: pose for stamp, pose in frames}
     with BagWriter(path, storage) as bag:
         start = int(drive.truth.stamps_ns[0])
-        bag.write(TOPICS["tf_static"], start, tf_message([(start, "base_link", camera_frame, drive.extrinsic)]))
+        static = FACTORY.tf_message([(start, "base_link", camera_frame, drive.extrinsic)])
+        bag.write(TOPICS["tf_static"], start, static)
         for k, odom in enumerate(tqdm(drive.odometry, desc=f"bag {drive.name}", unit="odom", leave=False)):
             stamp = odom.stamp_ns
             if stamp > last_ns:
                 break
-            bag.write(TOPICS["odom"], stamp, odometry_msg(odom))
-            bag.write(TOPICS["tf"], stamp, tf_message([(stamp, "odom", "base_link", odom.pose)]))
-            bag.write(TOPICS["ground_truth"], stamp, pose_stamped_msg(drive.truth.pose(k), stamp, "map"))
+            bag.write(TOPICS["odom"], stamp, FACTORY.odometry_sample(odom))
+            bag.write(TOPICS["tf"], stamp, FACTORY.tf_message([(stamp, "odom", "base_link", odom.pose)]))
+            bag.write(TOPICS["ground_truth"], stamp, FACTORY.pose_stamped(drive.truth.pose(k), stamp, "map"))
             if stamp in frame_at:
                 rgb = renderer.render(frame_at[stamp], frame_options(stamp, realistic), rng)
                 if compressed:

@@ -1,0 +1,99 @@
+"""Regressor node cost per frame, message in -> pose out over real DDS, divided by the engine's own
+inference time on the same frames in the same run (target: at most 1.15).
+
+The production configuration: ResNet18 at 224 x 224 on ONNX Runtime (CPU), 640 x 480 rgb8 frames
+from the synthetic world. Frames are sent one at a time (the next after the previous pose came
+back), so queueing never counts. Prints JSON. Run: PYTHONPATH=. .venv/bin/python bench/node_overhead.py
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import threading
+import time
+
+os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
+os.environ.setdefault("ROS_DOMAIN_ID", "71")
+
+import numpy as np  # noqa: E402
+import rclpy  # noqa: E402
+from geometry_msgs.msg import PoseWithCovarianceStamped  # noqa: E402
+from rclpy.executors import MultiThreadedExecutor  # noqa: E402
+from rclpy.parameter import Parameter  # noqa: E402
+from sensor_msgs.msg import Image  # noqa: E402
+
+from pose_regressor_node.messages import rclpy_factory  # noqa: E402
+from pose_regressor_node.metadata import ModelMetadata  # noqa: E402
+from pose_regressor_node.model import build_model, save_checkpoint  # noqa: E402
+from pose_regressor_node.ros.regressor_node import RegressorNode  # noqa: E402
+from pose_regressor_node.sim import Renderer, default_extrinsic, demo_world, generate_trajectory  # noqa: E402
+
+
+def frames(n: int):
+    world = demo_world()
+    renderer = Renderer(world)
+    traj = generate_trajectory(world, "loop", seed=5, duration_s=n / 5.0)
+    return [renderer.render(traj.pose(i) @ default_extrinsic()) for i in range(0, len(traj), 10)][:n]
+
+
+def main(n: int = 40) -> dict:
+    images = frames(n)
+    with tempfile.TemporaryDirectory() as tmp:
+        model = build_model("resnet18").eval()
+        path = os.path.join(tmp, "resnet18-224.pt")
+        save_checkpoint(path, model, ModelMetadata(arch="resnet18", arch_options=model.options))
+        rclpy.init()
+        node = RegressorNode(parameter_overrides=[Parameter("model_path", value=path),
+                                                  Parameter("backend", value="onnxruntime"),
+                                                  Parameter("device", value="cpu"),
+                                                  Parameter("max_image_age", value=0.0)])
+        helper = rclpy.create_node("bench_helper")
+        done = threading.Event()
+        helper.create_subscription(PoseWithCovarianceStamped, "/regressor_node/pose", lambda m: done.set(), 10)
+        pub = helper.create_publisher(Image, "image", 10)
+        executor = MultiThreadedExecutor(num_threads=2)
+        executor.add_node(node)
+        executor.add_node(helper)
+        threading.Thread(target=executor.spin, daemon=True).start()
+        while pub.get_subscription_count() == 0:
+            time.sleep(0.05)
+        factory = rclpy_factory()
+        engine = node.regressor.engine
+        batches = [node.regressor.preprocess(img).copy()[None] for img in images]
+        msgs = []
+        for i, img in enumerate(images):
+            msg = Image(height=480, width=640, encoding="rgb8", step=640 * 3, data=img.tobytes())
+            msg.header = factory.header(i + 1, "camera_optical_frame")
+            msgs.append(msg)
+        node_times, engine_times = [], []
+        for rep in range(2):  # interleave so drift in machine load hits both alike
+            for msg, batch in zip(msgs, batches):
+                done.clear()
+                start = time.perf_counter()
+                pub.publish(msg)
+                done.wait(10.0)
+                if rep:
+                    node_times.append(time.perf_counter() - start)
+                start = time.perf_counter()
+                engine.infer(batch)
+                if rep:
+                    engine_times.append(time.perf_counter() - start)
+        executor.shutdown()
+        node.destroy_node()
+        helper.destroy_node()
+        rclpy.shutdown()
+    node_ms, engine_ms = np.median(node_times) * 1e3, np.median(engine_times) * 1e3
+    inside_ms = node.compute.percentiles()[0]
+    result = {"bench": "node_overhead", "frames": len(node_times), "model": "resnet18 224x224, onnxruntime cpu",
+              "node_message_in_to_pose_out_ms_p50": round(float(node_ms), 2),
+              "engine_infer_ms_p50": round(float(engine_ms), 2),
+              "inside_node_callback_to_publish_ms_p50": round(inside_ms, 2),
+              "ratio": round(float(node_ms / engine_ms), 3), "target_ratio": 1.15}
+    print(json.dumps(result, indent=2))
+    return result
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,73 @@
+"""Small helpers for the nodes' /diagnostics: sliding rates, latency percentiles, reason counts."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter, deque
+from typing import Deque, Dict, Iterable, Optional, Tuple
+
+import numpy as np
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+
+__all__ = ["RateMeter", "LatencyMeter", "status", "array"]
+
+
+class RateMeter:
+    """Events per second over the last ``window_s`` of wall time."""
+
+    def __init__(self, window_s: float = 5.0) -> None:
+        self.window_s = window_s
+        self._times: Deque[float] = deque()
+
+    def tick(self, now: Optional[float] = None) -> None:
+        self._times.append(time.monotonic() if now is None else now)
+
+    def rate(self, now: Optional[float] = None) -> float:
+        now = time.monotonic() if now is None else now
+        while self._times and self._times[0] < now - self.window_s:
+            self._times.popleft()
+        return len(self._times) / self.window_s
+
+
+class LatencyMeter:
+    """p50 / p95 of the last ``size`` samples, in milliseconds."""
+
+    def __init__(self, size: int = 200) -> None:
+        self._samples: Deque[float] = deque(maxlen=size)
+
+    def add(self, seconds: float) -> None:
+        self._samples.append(seconds * 1e3)
+
+    def percentiles(self) -> Tuple[float, float]:
+        if not self._samples:
+            return float("nan"), float("nan")
+        data = np.fromiter(self._samples, dtype=float)
+        return float(np.percentile(data, 50)), float(np.percentile(data, 95))
+
+
+def status(name: str, hardware_id: str, values: Dict[str, object], problems: Iterable[str] = (),
+           stale: bool = False) -> DiagnosticStatus:
+    problems = list(problems)
+    level = DiagnosticStatus.WARN if problems else DiagnosticStatus.OK
+    if stale:
+        level = DiagnosticStatus.STALE
+    message = "; ".join(problems) if problems else ("no input" if stale else "ok")
+    return DiagnosticStatus(level=level, name=name, hardware_id=hardware_id, message=message,
+                            values=[KeyValue(key=str(k), value=_fmt(v)) for k, v in values.items()])
+
+
+def _fmt(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return str(value)
+
+
+def array(stamp, *statuses: DiagnosticStatus) -> DiagnosticArray:
+    msg = DiagnosticArray()
+    msg.header.stamp = stamp
+    msg.status = list(statuses)
+    return msg
+
+
+def counts_to_values(prefix: str, counts: Counter) -> Dict[str, object]:
+    return {f"{prefix}{reason}": count for reason, count in sorted(counts.items())}

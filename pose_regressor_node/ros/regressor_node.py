@@ -1,0 +1,228 @@
+"""regressor_node: camera frames -> absolute base_link poses in map.
+
+Thin by design: converts messages, holds parameters, and calls ``FrameRegressor`` (Preprocess +
+Engine), the object replay uses too. Always works on the newest frame: a frame arriving while one
+is being processed replaces the waiting one; frames older than ``max_image_age`` are dropped.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from typing import Any, List, Optional
+
+import numpy as np
+import rclpy
+from geometry_msgs.msg import PoseWithCovarianceStamped
+from rcl_interfaces.msg import SetParametersResult
+from rclpy.node import Node
+from rclpy.qos import qos_profile_sensor_data
+from sensor_msgs.msg import CompressedImage, Image
+
+from ..errors import PoseRegressorError
+from ..geometry import Pose, quat_from_euler
+from ..inference.decode import ImageDecodeError, decode_image
+from ..inference.engine import load_engine
+from ..inference.frame_regressor import FrameRegressor, pose_covariance
+from ..messages import rclpy_factory, stamp_ns_of
+from . import diagnostics
+from .model_path import default_model_path
+from .parameters import Param, declare_all, values
+
+__all__ = ["RegressorNode", "main", "PARAMS"]
+
+PARAMS = [
+    Param("model_path", "", "model file (.pt, .onnx or .engine); empty: the package's demo model", restart=True),
+    Param("backend", "auto", "auto, torch, torchscript, onnxruntime or tensorrt", restart=True),
+    Param("device", "auto", "auto, cpu or cuda", restart=True),
+    Param("image_transport", "raw", "raw: subscribe to 'image'; compressed: 'image/compressed'", read_only=True),
+    Param("map_frame", "map", "frame of the published poses"),
+    Param("base_frame", "base_link", "robot frame whose pose is published"),
+    Param("use_tf_extrinsic", True, "take base_frame -> camera frame from /tf_static when tf2_ros is available"),
+    Param("extrinsic_xyz", [0.10, 0.0, 0.15], "camera optical frame origin in base_frame (m), if not from TF"),
+    Param("extrinsic_rpy", [-1.5707963267948966, 0.0, -1.5707963267948966],
+          "camera optical frame orientation in base_frame (roll, pitch, yaw, rad), if not from TF"),
+    Param("position_std", 0.2, "published position standard deviation (m)", (1e-4, 100.0)),
+    Param("orientation_std", 0.05, "published orientation standard deviation (rad)", (1e-5, 3.2)),
+    Param("max_image_age", 0.5, "drop frames older than this when processing starts (s); 0 disables", (0.0, 60.0)),
+]
+
+
+class RegressorNode(Node):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__("regressor_node", **kwargs)
+        declare_all(self, PARAMS)
+        self.p = values(self, PARAMS)
+        self.factory = rclpy_factory()
+        self.counts: Counter = Counter()
+        self.input_rate, self.output_rate = diagnostics.RateMeter(), diagnostics.RateMeter()
+        self.latency = diagnostics.LatencyMeter()  # capture -> publish
+        self.compute = diagnostics.LatencyMeter()  # message handled -> publish
+        self.regressor = self._make_regressor(self.p)  # a missing model stops the node here, loudly
+        self._tf = self._make_tf_buffer()
+        self._extrinsic_from_tf = False
+        self.add_on_set_parameters_callback(self._on_parameters)
+        self.publisher = self.create_publisher(PoseWithCovarianceStamped, "~/pose", 10)
+        if self.p["image_transport"] == "compressed":
+            self.create_subscription(CompressedImage, "image/compressed", self._on_image, qos_profile_sensor_data)
+        else:
+            self.create_subscription(Image, "image", self._on_image, qos_profile_sensor_data)
+        self.diagnostics_pub = self.create_publisher(diagnostics.DiagnosticArray, "/diagnostics", 10)
+        self.create_timer(1.0, self._publish_diagnostics)
+        self._slot: Optional[Any] = None
+        self._slot_lock = threading.Condition()
+        self._running = True
+        self._worker = threading.Thread(target=self._work, name="regressor-worker", daemon=True)
+        self._worker.start()
+        self.get_logger().info(f"backend {self.regressor.engine.backend} on {self.regressor.engine.device}, "
+                               f"input {self.regressor.preprocess.spec.crop}px, transport {self.p['image_transport']}")
+
+    # ------------------------------------------------------------------ setup
+    def _make_regressor(self, p) -> FrameRegressor:
+        engine = load_engine(p["model_path"] or default_model_path(), backend=p["backend"], device=p["device"])
+        return FrameRegressor(engine, self._param_extrinsic(p), pose_covariance(p["position_std"], p["orientation_std"]))
+
+    @staticmethod
+    def _param_extrinsic(p) -> Pose:
+        xyz, rpy = list(p["extrinsic_xyz"]), list(p["extrinsic_rpy"])
+        if len(xyz) != 3 or len(rpy) != 3:
+            raise ValueError("extrinsic_xyz and extrinsic_rpy need 3 numbers each")
+        return Pose(np.array(xyz, dtype=float), quat_from_euler(*rpy))
+
+    def _make_tf_buffer(self):
+        if not self.p["use_tf_extrinsic"]:
+            return None
+        try:
+            from tf2_ros import Buffer, TransformListener  # noqa: PLC0415 - part of ROS, not of the pip wheels
+        except ImportError:
+            self.get_logger().info("tf2_ros not available: camera extrinsic from parameters")
+            return None
+        buffer = Buffer()
+        self._tf_listener = TransformListener(buffer, self)
+        return buffer
+
+    def _refresh_extrinsic(self, camera_frame: str) -> None:
+        if self._tf is None or self._extrinsic_from_tf or not camera_frame:
+            return
+        try:
+            t = self._tf.lookup_transform(self.p["base_frame"], camera_frame, rclpy.time.Time())
+        except Exception:  # tf2 raises several lookup exception types; try again on the next frame
+            return
+        from ..messages import transform_to_pose  # noqa: PLC0415
+
+        self.regressor.set_extrinsic(transform_to_pose(t.transform))
+        self._extrinsic_from_tf = True
+        self.get_logger().info(f"camera extrinsic {self.p['base_frame']} -> {camera_frame} from TF")
+
+    # ------------------------------------------------------------------ parameters
+    def _on_parameters(self, params: List[rclpy.parameter.Parameter]) -> SetParametersResult:
+        new = dict(self.p)
+        new.update({param.name: param.value for param in params})
+        try:
+            covariance = pose_covariance(new["position_std"], new["orientation_std"])
+            extrinsic = self._param_extrinsic(new)
+            regressor = self.regressor
+            if any(new[k] != self.p[k] for k in ("model_path", "backend", "device")):
+                regressor = self._make_regressor(new)  # load first: a failure changes nothing
+        except (ValueError, PoseRegressorError) as err:
+            return SetParametersResult(successful=False, reason=str(err))
+        regressor.covariance = covariance
+        if not self._extrinsic_from_tf:
+            regressor.set_extrinsic(extrinsic)
+        self.regressor, self.p = regressor, new
+        return SetParametersResult(successful=True)
+
+    # ------------------------------------------------------------------ data path
+    def _on_image(self, msg: Any) -> None:
+        self.input_rate.tick()
+        with self._slot_lock:
+            if self._slot is not None:
+                self.counts["replaced_by_newer"] += 1
+            self._slot = (msg, time.monotonic())
+            self._slot_lock.notify()
+
+    def _work(self) -> None:
+        while self._running:
+            with self._slot_lock:
+                while self._slot is None and self._running:
+                    self._slot_lock.wait(timeout=0.2)
+                if not self._running:
+                    return
+                (msg, received), self._slot = self._slot, None
+            try:
+                self.process(msg, received)
+            except Exception as err:  # never let one frame kill the worker; count and report it
+                self.counts["errors"] += 1
+                self.get_logger().error(f"inference failed: {err}", throttle_duration_sec=5.0)
+
+    def process(self, msg: Any, received: Optional[float] = None) -> Optional[PoseWithCovarianceStamped]:
+        """Decode, regress and publish one frame; returns the message published (None if dropped)."""
+        received = time.monotonic() if received is None else received
+        stamp_ns = stamp_ns_of(msg)
+        age_limit = self.p["max_image_age"]
+        now_ns = self.get_clock().now().nanoseconds
+        if age_limit > 0 and now_ns - stamp_ns > age_limit * 1e9:
+            self.counts["dropped_stale"] += 1
+            self.get_logger().warn(f"dropping frames older than max_image_age={age_limit} s",
+                                   throttle_duration_sec=5.0)
+            return None
+        try:
+            rgb = decode_image(msg)
+        except ImageDecodeError as err:
+            self.counts["bad_image"] += 1
+            self.get_logger().warn(f"cannot use image: {err}", throttle_duration_sec=5.0)
+            return None
+        self._refresh_extrinsic(msg.header.frame_id)
+        (estimate,) = self.regressor.estimate([rgb], [stamp_ns])
+        out = self.factory.pose_with_covariance_stamped(estimate.pose, estimate.covariance, stamp_ns,
+                                                        self.p["map_frame"])
+        self.publisher.publish(out)
+        self.output_rate.tick()
+        self.compute.add(time.monotonic() - received)
+        self.latency.add(max(0.0, (self.get_clock().now().nanoseconds - stamp_ns) * 1e-9))
+        self.counts["published"] += 1
+        return out
+
+    # ------------------------------------------------------------------ diagnostics
+    def _publish_diagnostics(self) -> None:
+        p50, p95 = self.compute.percentiles()
+        c50, c95 = self.latency.percentiles()
+        problems = [f"{k}: {v}" for k, v in self.counts.items() if k in ("bad_image", "errors", "dropped_stale") and v]
+        values_ = {"input_rate_hz": self.input_rate.rate(), "output_rate_hz": self.output_rate.rate(),
+                   "processing_ms_p50": p50, "processing_ms_p95": p95, "capture_to_publish_ms_p50": c50,
+                   "capture_to_publish_ms_p95": c95, "backend": self.regressor.engine.backend,
+                   "device": self.regressor.engine.device, **dict(sorted(self.counts.items()))}
+        self.diagnostics_pub.publish(diagnostics.array(
+            self.get_clock().now().to_msg(),
+            diagnostics.status(f"{self.get_name()}: pose regressor", "camera", values_, problems,
+                               stale=self.input_rate.rate() == 0.0)))
+
+    def destroy_node(self) -> None:
+        self._running = False
+        with self._slot_lock:
+            self._slot_lock.notify_all()
+        self._worker.join(timeout=2.0)
+        super().destroy_node()
+
+
+def main(args: Optional[List[str]] = None) -> None:
+    rclpy.init(args=args)
+    node = None
+    try:
+        node = RegressorNode()
+        rclpy.spin(node)
+    except PoseRegressorError as err:  # e.g. a missing or mismatched model: say what to fix, exit 1
+        rclpy.logging.get_logger("regressor_node").fatal(str(err))
+        raise SystemExit(1) from err
+    except (KeyboardInterrupt, rclpy.executors.ExternalShutdownException):
+        pass
+    finally:
+        if node is not None:
+            node.destroy_node()
+        if rclpy.ok():
+            rclpy.shutdown()
+
+
+if __name__ == "__main__":
+    main()

@@ -9,7 +9,7 @@ export ROS_DOMAIN_ID ?= 57
 export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
 
 # Modules that run on the robot must import on Python 3.8 (Jetson containers).
-ROBOT_MODULES := pose_regressor_node/geometry.py pose_regressor_node/measurements.py \
+ROBOT_MODULES := pose_regressor_node/geometry.py pose_regressor_node/measurements.py pose_regressor_node/messages.py \
 	pose_regressor_node/errors.py pose_regressor_node/metadata.py pose_regressor_node/model pose_regressor_node/inference \
 	pose_regressor_node/fusion pose_regressor_node/ros pose_regressor_node/jetson
 

@@ -9,7 +9,6 @@ Prints JSON. Run: PYTHONPATH=. .venv/bin/python bench/fusion.py
 
 from __future__ import annotations
 
-import heapq
 import json
 import math
 import time
@@ -17,7 +16,7 @@ from typing import Dict, List, Tuple
 
 import numpy as np
 
-from pose_regressor_node.fusion import FusionConfig, PoseFuser
+from pose_regressor_node.fusion import FusionConfig, PoseFuser, fuse_in_arrival_order
 from pose_regressor_node.geometry import Pose, angle_diff
 from pose_regressor_node.measurements import PoseEstimate
 from pose_regressor_node.sim import demo_world, simulate_drive
@@ -46,33 +45,32 @@ def errors(pose: Pose, truth: Pose) -> Tuple[float, float]:
             abs(math.degrees(angle_diff(pose.yaw, truth.yaw))))
 
 
-def run_fused(drive, poses, latency_s: float, restamp: bool) -> Tuple[np.ndarray, Dict[str, int], float, float]:
-    """Feed inputs in arrival order; returns per-odometry-sample errors and timing per call."""
+def run_fused(drive, poses, latency_s: float, restamp: bool) -> Tuple[np.ndarray, Dict[str, int], float]:
+    """Errors of the fused output at every odometry sample, decisions, and wall time per input (us)."""
+    start = time.perf_counter()
+    result = fuse_in_arrival_order(drive.odometry, poses, int(latency_s * 1e9), FusionConfig(), restamp=restamp)
+    per_input_us = (time.perf_counter() - start) / (len(drive.odometry) + len(poses)) * 1e6
+    truth_index = {int(s): k for k, s in enumerate(drive.truth.stamps_ns)}
+    errs = np.array([errors(p, drive.truth.pose(truth_index[s])) for s, p in zip(result.stamps_ns, result.poses)])
+    return errs, result.decisions, per_input_us
+
+
+def time_calls(drive, poses, latency_s: float) -> Tuple[float, float]:
+    """Microseconds per add_odometry and per add_pose (with re-application when latency > 0)."""
     fuser = PoseFuser(FusionConfig())
     latency_ns = int(latency_s * 1e9)
-    arrivals = [(o.stamp_ns, 0, i) for i, o in enumerate(drive.odometry)]
-    arrivals += [(p.stamp_ns + latency_ns, 1, i) for i, p in enumerate(poses)]
-    heapq.heapify(arrivals)
-    errs, odom_time, pose_time, n_odom, n_pose = [], 0.0, 0.0, 0, 0
-    truth_index = {int(s): k for k, s in enumerate(drive.truth.stamps_ns)}
-    while arrivals:
-        arrival_ns, kind, i = heapq.heappop(arrivals)
+    arrivals = sorted([(o.stamp_ns, 0, i) for i, o in enumerate(drive.odometry)]
+                      + [(p.stamp_ns + latency_ns, 1, i) for i, p in enumerate(poses)])
+    odom_t, pose_t = [], []
+    for _, kind, i in arrivals:
         start = time.perf_counter()
         if kind == 0:
             fuser.add_odometry(drive.odometry[i])
-            odom_time += time.perf_counter() - start
-            n_odom += 1
-            state = fuser.state()
-            if state is not None:
-                errs.append(errors(state.pose, drive.truth.pose(truth_index[drive.odometry[i].stamp_ns])))
+            odom_t.append(time.perf_counter() - start)
         else:
-            p = poses[i]
-            if restamp:  # what a filter without latency handling does: treat arrival as capture time
-                p = PoseEstimate(arrival_ns, p.pose, p.covariance)
-            fuser.add_pose(p)
-            pose_time += time.perf_counter() - start
-            n_pose += 1
-    return np.array(errs), fuser.stats(), odom_time / n_odom * 1e6, pose_time / n_pose * 1e6
+            fuser.add_pose(poses[i])
+            pose_t.append(time.perf_counter() - start)
+    return float(np.mean(odom_t) * 1e6), float(np.mean(pose_t) * 1e6)
 
 
 def summary(errs: np.ndarray) -> Dict[str, float]:
@@ -97,11 +95,13 @@ def main() -> dict:
         start = drive.truth.pose(0)
         odo = np.array([errors(start @ o.pose, drive.truth.pose(k)) for k, o in enumerate(drive.odometry)])
         results["odometry_only"].append(odo)
-        fused, _, odom_us, pose_us = run_fused(drive, poses, 0.0, False)
+        fused, _, _ = run_fused(drive, poses, 0.0, False)
         results["fused"].append(fused)
-        late, stats, _, late_us = run_fused(drive, poses, 0.1, False)
+        late, stats, _ = run_fused(drive, poses, 0.1, False)
         results["fused_latency_handled"].append(late)
-        naive, _, _, _ = run_fused(drive, poses, 0.1, True)
+        naive, _, _ = run_fused(drive, poses, 0.1, True)
+        odom_us, pose_us = time_calls(drive, poses, 0.0)
+        _, late_us = time_calls(drive, poses, 0.1)
         results["fused_latency_at_arrival"].append(naive)
         drift["odometry_only"].append(odo[-1, 0])
         drift["fused"].append(fused[-1, 0])

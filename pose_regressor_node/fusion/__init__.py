@@ -3,5 +3,7 @@
 from .config import FusionConfig
 from .fuser import Decision, FusedState, PoseFuser
 from .motion import PlanarModel, SpatialModel
+from .playback import PlaybackResult, fuse_in_arrival_order
 
-__all__ = ["Decision", "FusedState", "FusionConfig", "PlanarModel", "PoseFuser", "SpatialModel"]
+__all__ = ["Decision", "FusedState", "FusionConfig", "PlanarModel", "PlaybackResult", "PoseFuser", "SpatialModel",
+           "fuse_in_arrival_order"]

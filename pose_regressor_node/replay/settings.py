@@ -1,0 +1,59 @@
+"""The node parameters replay must share with the live system, read from ``config/localize.yaml``."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from pathlib import Path
+from typing import Any, Dict, Optional
+
+import yaml
+
+from ..errors import ParameterError
+from ..fusion import FusionConfig
+from ..geometry import Pose, quat_from_euler
+
+__all__ = ["NodeSettings", "load_settings", "DEFAULT_PARAMS_FILE"]
+
+DEFAULT_PARAMS_FILE = Path(__file__).resolve().parents[2] / "config" / "localize.yaml"
+
+
+class NodeSettings:
+    def __init__(self, regressor: Dict[str, Any], fusion: Dict[str, Any]) -> None:
+        self.regressor = regressor
+        self.fusion = fusion
+
+    @property
+    def position_std(self) -> float:
+        return float(self.regressor.get("position_std", 0.25))
+
+    @property
+    def orientation_std(self) -> float:
+        return float(self.regressor.get("orientation_std", 0.06))
+
+    @property
+    def extrinsic(self) -> Pose:
+        xyz = self.regressor.get("extrinsic_xyz", [0.10, 0.0, 0.15])
+        rpy = self.regressor.get("extrinsic_rpy", [-1.5707963267948966, 0.0, -1.5707963267948966])
+        return Pose(xyz, quat_from_euler(*rpy))
+
+    def fusion_config(self) -> FusionConfig:
+        kwargs = {}
+        for f in fields(FusionConfig):
+            if f.name in self.fusion:
+                value = self.fusion[f.name]
+                if f.name.startswith("measurement_std_"):
+                    value = float(value) if value and float(value) > 0 else None
+                kwargs[f.name] = value
+        return FusionConfig(**kwargs)
+
+
+def load_settings(path: Optional[Path] = None) -> NodeSettings:
+    path = Path(path) if path else DEFAULT_PARAMS_FILE
+    if not path.is_file():
+        return NodeSettings({}, {})
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        raise ParameterError(f"{path} is not valid YAML: {err}") from err
+    section = lambda name: dict((data.get(name) or {}).get("ros__parameters") or {})  # noqa: E731
+    return NodeSettings(section("regressor_node"), section("fusion_node"))

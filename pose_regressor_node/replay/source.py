@@ -1,0 +1,89 @@
+"""What replay needs from a bag: image, odometry and ground-truth topics (by name or by type),
+the camera extrinsic, and the streams read in bag order."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, List, Optional, Tuple
+
+from ..bags import BagReader, find_topic
+from ..errors import BagError
+from ..geometry import Pose
+from ..messages import odometry_from_msg, pose_from_msg, stamp_ns_of, transform_to_pose
+
+__all__ = ["BagTopics", "choose_topics", "ReplaySource", "IMAGE_TYPES", "ODOM_TYPE", "TRUTH_TYPES"]
+
+IMAGE_TYPES = ("sensor_msgs/msg/Image", "sensor_msgs/msg/CompressedImage")
+ODOM_TYPE = "nav_msgs/msg/Odometry"
+TRUTH_TYPES = ("geometry_msgs/msg/PoseStamped", "geometry_msgs/msg/PoseWithCovarianceStamped")
+
+
+@dataclass
+class BagTopics:
+    image: str
+    odometry: str
+    truth: Optional[str]
+    notes: List[str] = field(default_factory=list)
+
+
+def choose_topics(topics, image: Optional[str] = None, odometry: Optional[str] = None,
+                  truth: Optional[str] = None) -> BagTopics:
+    notes = []
+    image_topic = find_topic(topics, IMAGE_TYPES, image, role="images")
+    if image_topic is None:
+        raise BagError(f"the bag has no Image or CompressedImage topic (topics: {sorted(topics)}); pass --image-topic")
+    odom_topic = find_topic(topics, (ODOM_TYPE,), odometry, role="odometry")
+    if odom_topic is None:
+        raise BagError(f"the bag has no nav_msgs/Odometry topic (topics: {sorted(topics)}); pass --odom-topic")
+    truth_topic = find_topic(topics, TRUTH_TYPES, truth, role="ground truth")
+    for role, topic, given in (("images", image_topic, image), ("odometry", odom_topic, odometry),
+                               ("ground truth", truth_topic, truth)):
+        if topic is not None and given is None:
+            notes.append(f"{role}: chose {topic} ({topics[topic]}) by type")
+    if truth_topic is None:
+        notes.append("no ground-truth topic (PoseStamped / PoseWithCovarianceStamped): trajectories are written, "
+                     "no errors can be computed")
+    return BagTopics(image_topic, odom_topic, truth_topic, notes)
+
+
+class ReplaySource:
+    """Opens a bag and yields its messages in bag order, converted where they are small."""
+
+    def __init__(self, path: Path, image: Optional[str] = None, odometry: Optional[str] = None,
+                 truth: Optional[str] = None) -> None:
+        self.path = Path(path)
+        self._reader = BagReader(self.path)
+        self._reader.__enter__()
+        self.topics = choose_topics(self._reader.topics, image, odometry, truth)
+        self.image_count = self._reader.message_counts.get(self.topics.image, 0)
+
+    def close(self) -> None:
+        self._reader.__exit__()
+
+    def extrinsic(self, base_frame: str = "base_link") -> Optional[Tuple[str, Pose]]:
+        """base_frame -> camera frame from /tf_static, if the bag has it."""
+        if "/tf_static" not in self._reader.topics:
+            return None
+        for _, _, msg in self._reader.messages(["/tf_static"]):
+            for t in msg.transforms:
+                if t.header.frame_id == base_frame:
+                    return t.child_frame_id, transform_to_pose(t.transform)
+        return None
+
+    def messages(self) -> Iterator[Tuple[str, Any]]:
+        """(kind, payload): ("image", msg), ("odometry", OdometrySample), ("truth", (stamp_ns, Pose))."""
+        wanted = [t for t in (self.topics.image, self.topics.odometry, self.topics.truth) if t]
+        for topic, _, msg in self._reader.messages(wanted):
+            if topic == self.topics.image:
+                yield "image", msg
+            elif topic == self.topics.odometry:
+                try:
+                    yield "odometry", odometry_from_msg(msg)
+                except ValueError:
+                    yield "bad_odometry", msg
+            else:
+                pose = msg.pose.pose if hasattr(msg.pose, "pose") else msg.pose
+                yield "truth", (stamp_ns_of(msg), pose_from_msg(pose))
+
+

@@ -86,7 +86,8 @@ def _odometry_in_map(odometry: List[OdometrySample], truth: Trajectory, first_po
     return Trajectory.from_poses([o.stamp_ns for o in odometry], [map_from_odom @ o.pose for o in odometry])
 
 
-def replay(bag: Path, model: str, options: ReplayOptions = ReplayOptions()) -> ReplayResult:
+def replay(bag: Path, model: str, options: Optional[ReplayOptions] = None) -> ReplayResult:
+    options = options or ReplayOptions()
     engine = load_engine(model, backend=options.backend, device=options.device)
     source = ReplaySource(Path(bag), options.image_topic, options.odom_topic, options.truth_topic)
     notes = list(source.topics.notes)

@@ -81,6 +81,6 @@ def test_bag_without_needed_topics_and_corrupt_bag(tmp_path, model):
 
 def test_cli_exits_non_zero_with_a_message(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "pose_regressor_node", "replay", str(tmp_path / "nope"),
-                           "--model", str(tmp_path / "m.pt")], cwd=ROOT, capture_output=True, text=True)
+                           "--model", str(tmp_path / "m.pt")], cwd=ROOT, capture_output=True, text=True, check=False)
     assert proc.returncode == 1
     assert proc.stderr.startswith("error: model file not found")

@@ -31,5 +31,9 @@ vermin: $(VENV)/.installed
 pytest: $(VENV)/.installed
 	$(PY) -m pytest
 
+# The main job on the bundled demo model: the nodes over DDS on the demo drive, scored.
+demo: $(VENV)/.installed
+	$(PY) -m pose_regressor_node demo
+
 clean:
 	rm -rf $(VENV) .pytest_cache build

@@ -24,6 +24,7 @@ COMMANDS: Dict[str, Tuple[str, str]] = {
     "export": ("pose_regressor_node.inference.export_cli", "export a checkpoint to ONNX or TensorRT"),
     "bench": ("pose_regressor_node.inference.bench_cli", "measure inference latency per backend"),
     "replay": ("pose_regressor_node.replay.cli", "replay a bag through regressor + filter and score it"),
+    "demo": ("pose_regressor_node.replay.demo", "the live demo: nodes over DDS on the demo drive, scored"),
 }
 
 

@@ -24,7 +24,7 @@ try:
 except ImportError:  # Python 3.7 has no typing.Protocol; the robot runs 3.8+
     Protocol = object  # type: ignore[assignment,misc]
 
-__all__ = ["Engine", "load_engine", "available_backends", "BACKENDS", "cache_dir"]
+__all__ = ["Engine", "load_engine", "available_backends", "BACKENDS", "cache_dir", "importable"]
 
 LOG = logging.getLogger("pose_regressor.inference")
 BACKENDS = ("auto", "torch", "torchscript", "onnxruntime", "tensorrt")
@@ -47,7 +47,7 @@ def cache_dir() -> Path:
     return path
 
 
-def _has(module: str) -> bool:
+def importable(module: str) -> bool:
     try:
         __import__(module)
         return True
@@ -56,7 +56,7 @@ def _has(module: str) -> bool:
 
 
 def _cuda_available() -> bool:
-    if not _has("torch"):
+    if not importable("torch"):
         return False
     import torch  # noqa: PLC0415
 
@@ -65,17 +65,17 @@ def _cuda_available() -> bool:
 
 def available_backends() -> List[str]:
     found = []
-    if _has("torch"):
+    if importable("torch"):
         found += ["torch", "torchscript"]
-    if _has("onnxruntime"):
+    if importable("onnxruntime"):
         found.append("onnxruntime")
-    if _has("tensorrt"):
+    if importable("tensorrt"):
         found.append("tensorrt")
     return found
 
 
 def _require(module: str, install: str) -> None:
-    if not _has(module):
+    if not importable(module):
         raise EngineError(f"the {module} package is not installed: {install}")
 
 
@@ -102,9 +102,9 @@ def _auto_backend(suffix: str, device: str) -> str:
     gpu = device != "cpu" and _cuda_available()
     if suffix == ".engine":
         return "tensorrt"
-    if gpu and _has("tensorrt"):
+    if gpu and importable("tensorrt"):
         return "tensorrt"
-    if _has("onnxruntime"):
+    if importable("onnxruntime"):
         return "onnxruntime"
     if suffix == ".onnx":
         raise EngineError("an .onnx model needs onnxruntime: pip install onnxruntime (or onnxruntime-gpu)")

@@ -24,6 +24,7 @@ from typing import Dict, List
 import numpy as np
 
 from ..errors import PoseRegressorError
+from ..inference.engine import importable
 from .metrics import evaluate
 from .pipeline import ReplayOptions, ReplayResult, replay
 from .report import table_markdown, write_outputs
@@ -40,14 +41,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of the demo drive")
     parser.add_argument("--rate", type=float, default=1.0, help="playback speed (1 = real time)")
     parser.add_argument("--backend", default="auto")
-
-
-def _importable(module: str) -> bool:
-    try:
-        __import__(module)
-        return True
-    except ImportError:
-        return False
 
 
 def _environment() -> Dict[str, str]:
@@ -132,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
         from .live import play_and_record  # noqa: PLC0415 - needs rclpy
 
         topics = ["/camera/image_raw/compressed", "/odom"]
-        if _importable("tf2_msgs"):  # with ROS installed the extrinsic travels on /tf_static too
+        if importable("tf2_msgs"):  # with ROS installed the extrinsic travels on /tf_static too
             topics.append("/tf_static")
         live = play_and_record(bag, topics, {"regressor": "/regressor_node/pose", "fused": "/fusion_node/odometry"},
                                wait_for=["/camera/image_raw/compressed", "/odom"], rate=args.rate)

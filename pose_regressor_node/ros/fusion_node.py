@@ -25,6 +25,7 @@ from ..geometry import Pose
 from ..messages import odometry_from_msg, pose_estimate_from_msg, rclpy_factory
 from . import diagnostics
 from .parameters import Param, declare_all, values
+from .spin import spin_node
 
 __all__ = ["FusionNode", "main", "PARAMS"]
 
@@ -217,18 +218,7 @@ class FusionNode(Node):
 
 
 def main(args: Optional[List[str]] = None) -> None:
-    rclpy.init(args=args)
-    node = None
-    try:
-        node = FusionNode()
-        rclpy.spin(node)
-    except (KeyboardInterrupt, rclpy.executors.ExternalShutdownException):
-        pass
-    finally:
-        if node is not None:
-            node.destroy_node()
-        if rclpy.ok():
-            rclpy.shutdown()
+    spin_node(FusionNode, "fusion_node", args)
 
 
 if __name__ == "__main__":

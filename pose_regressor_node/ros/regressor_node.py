@@ -29,6 +29,7 @@ from ..messages import rclpy_factory, stamp_ns_of
 from . import diagnostics
 from .model_path import default_model_path
 from .parameters import Param, declare_all, values
+from .spin import spin_node
 
 __all__ = ["RegressorNode", "main", "PARAMS"]
 
@@ -207,21 +208,7 @@ class RegressorNode(Node):
 
 
 def main(args: Optional[List[str]] = None) -> None:
-    rclpy.init(args=args)
-    node = None
-    try:
-        node = RegressorNode()
-        rclpy.spin(node)
-    except PoseRegressorError as err:  # e.g. a missing or mismatched model: say what to fix, exit 1
-        rclpy.logging.get_logger("regressor_node").fatal(str(err))
-        raise SystemExit(1) from err
-    except (KeyboardInterrupt, rclpy.executors.ExternalShutdownException):
-        pass
-    finally:
-        if node is not None:
-            node.destroy_node()
-        if rclpy.ok():
-            rclpy.shutdown()
+    spin_node(RegressorNode, "regressor_node", args)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,6 @@ __all__ = ["ExtractReport", "extract_dataset", "IMAGE_TYPES", "POSE_TYPES", "ass
 IMAGE_TYPES = ("sensor_msgs/msg/Image", "sensor_msgs/msg/CompressedImage")
 POSE_TYPES = ("geometry_msgs/msg/PoseStamped", "geometry_msgs/msg/PoseWithCovarianceStamped",
               "nav_msgs/msg/Odometry")
-TF_TYPE = "tf2_msgs/msg/TFMessage"
 
 
 @dataclass

@@ -16,10 +16,10 @@ __all__ = ["PoseHead", "PoseRegressor", "build_model", "ARCHITECTURES", "TAP_NAM
 TAP_NAMES = {1: "stem", 2: "layer1", 3: "layer2", 4: "layer3", 5: "layer4", 6: "pooled"}
 
 _BACKBONES: Dict[str, Callable[..., nn.Module]] = {
-    "resnet18": lambda **kw: resnet18(num_classes=0),
-    "resnet34": lambda **kw: resnet34(num_classes=0),
-    "resnet50": lambda **kw: resnet50(num_classes=0),
-    "mobilenet_v2": lambda width_mult=1.0, **kw: mobilenet_v2(width_mult=width_mult, num_classes=0),
+    "resnet18": lambda: resnet18(num_classes=0),
+    "resnet34": lambda: resnet34(num_classes=0),
+    "resnet50": lambda: resnet50(num_classes=0),
+    "mobilenet_v2": lambda width_mult=1.0: mobilenet_v2(width_mult=width_mult, num_classes=0),
 }
 ARCHITECTURES = tuple(_BACKBONES)
 
@@ -103,6 +103,9 @@ def build_model(arch: str = "resnet18", hidden: int = 1024, dropout: float = 0.5
     """
     if arch not in _BACKBONES:
         raise ValueError(f"unknown architecture {arch!r}; choose one of {', '.join(ARCHITECTURES)}")
-    backbone = _BACKBONES[arch](**options)
+    try:
+        backbone = _BACKBONES[arch](**options)
+    except TypeError as err:
+        raise ValueError(f"{arch} does not take options {sorted(options)}: {err}") from err
     return PoseRegressor(arch, backbone, hidden=hidden, dropout=dropout,
                          options=dict(options, hidden=hidden, dropout=dropout))

@@ -5,8 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Dict, List, Optional
 
-import numpy as np
-
 from ..bags import FACTORY, BagWriter
 from ..plots import plot_error_cdf, plot_error_over_time, plot_top_view
 from .metrics import Evaluation
@@ -79,9 +77,4 @@ def write_outputs(result: ReplayResult, out: Path, storage: str = "sqlite3",
     files["report"] = out / "report.md"
     files["report"].write_text("\n".join(lines))
     return files
-
-
-def median_position_error(ev: Evaluation) -> float:
-    return float(np.median(ev.ape_translation)) if ev.ape_translation.size else float("nan")
-
 

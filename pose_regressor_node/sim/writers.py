@@ -11,7 +11,6 @@ import numpy as np
 from tqdm import tqdm
 
 from ..bags import FACTORY, BagWriter, camera_info_msg, compressed_image_msg, image_msg
-from ..geometry import Pose
 from .drive import Drive
 from .renderer import Renderer, RenderOptions
 
@@ -88,7 +87,3 @@ def write_rosbag2(path: Path, renderer: Renderer, drive: Drive, storage: str = "
                 bag.write(TOPICS["camera_info"], stamp, camera_info_msg(drive.camera, stamp, camera_frame))
     return path
 
-
-def map_to_odom(drive: Drive) -> Pose:
-    """Where the odom frame sits in map (the car's first pose)."""
-    return drive.truth.pose(0) @ drive.odometry[0].pose.inverse()

@@ -115,3 +115,8 @@ def test_pretrained_backbone_loads_from_local_file(tmp_path):
     model = build_model("resnet18")
     model.load_backbone_weights(str(path))
     torch.testing.assert_close(model.backbone.conv1.weight, imagenet.conv1.weight)
+
+
+def test_options_a_backbone_does_not_take_are_an_error():
+    with pytest.raises(ValueError, match="resnet18 does not take options"):
+        build_model("resnet18", width_mult=0.5)

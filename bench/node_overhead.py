@@ -14,7 +14,7 @@ import tempfile
 import threading
 import time
 
-os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
+os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"  # DDS never leaves this machine
 os.environ.setdefault("ROS_DOMAIN_ID", "71")
 
 import numpy as np  # noqa: E402

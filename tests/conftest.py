@@ -18,7 +18,7 @@ settings.register_profile("repeatable", derandomize=True, deadline=None)
 settings.load_profile("repeatable")
 
 os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
-os.environ.setdefault("ROS_DOMAIN_ID", str(100 + os.getpid() % 100))
+os.environ["ROS_DOMAIN_ID"] = str(1 + os.getpid() % 100)  # 1..100: the safe range
 os.environ.setdefault("RCUTILS_LOGGING_BUFFERED_STREAM", "1")
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -15,7 +15,11 @@ from ..measurements import PoseEstimate
 from .engine import Engine
 from .preprocess import Preprocess
 
-__all__ = ["FrameRegressor", "pose_covariance"]
+__all__ = ["FrameRegressor", "pose_covariance", "DEFAULT_POSITION_STD", "DEFAULT_ORIENTATION_STD"]
+
+# Published uncertainty of a regressed pose; the demo model's values, chosen on its validation drive.
+DEFAULT_POSITION_STD = 0.4  # m
+DEFAULT_ORIENTATION_STD = 0.12  # rad
 
 
 def pose_covariance(position_std: float, orientation_std: float) -> np.ndarray:

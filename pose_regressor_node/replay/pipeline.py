@@ -20,7 +20,7 @@ from ..fusion import FusionConfig, fuse_in_arrival_order
 from ..geometry import Pose
 from ..inference.decode import ImageDecodeError, decode_image
 from ..inference.engine import load_engine
-from ..inference.frame_regressor import FrameRegressor, pose_covariance
+from ..inference.frame_regressor import DEFAULT_ORIENTATION_STD, DEFAULT_POSITION_STD, FrameRegressor, pose_covariance
 from ..measurements import OdometrySample, PoseEstimate
 from ..messages import stamp_ns_of
 from .metrics import Evaluation, evaluate
@@ -40,8 +40,8 @@ class ReplayOptions:
     fusion: FusionConfig = field(default_factory=FusionConfig)
     extrinsic: Optional[Pose] = None  # base_link -> camera; None: /tf_static, else this default
     default_extrinsic: Pose = field(default_factory=Pose)
-    position_std: float = 0.25
-    orientation_std: float = 0.06
+    position_std: float = DEFAULT_POSITION_STD
+    orientation_std: float = DEFAULT_ORIENTATION_STD
     image_topic: Optional[str] = None
     odom_topic: Optional[str] = None
     truth_topic: Optional[str] = None

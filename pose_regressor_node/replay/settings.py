@@ -11,6 +11,7 @@ import yaml
 from ..errors import ParameterError
 from ..fusion import FusionConfig
 from ..geometry import Pose, quat_from_euler
+from ..inference.frame_regressor import DEFAULT_ORIENTATION_STD, DEFAULT_POSITION_STD
 
 __all__ = ["NodeSettings", "load_settings", "DEFAULT_PARAMS_FILE"]
 
@@ -24,11 +25,11 @@ class NodeSettings:
 
     @property
     def position_std(self) -> float:
-        return float(self.regressor.get("position_std", 0.25))
+        return float(self.regressor.get("position_std", DEFAULT_POSITION_STD))
 
     @property
     def orientation_std(self) -> float:
-        return float(self.regressor.get("orientation_std", 0.06))
+        return float(self.regressor.get("orientation_std", DEFAULT_ORIENTATION_STD))
 
     @property
     def extrinsic(self) -> Pose:

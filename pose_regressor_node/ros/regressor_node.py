@@ -24,7 +24,7 @@ from ..errors import PoseRegressorError
 from ..geometry import Pose, quat_from_euler
 from ..inference.decode import ImageDecodeError, decode_image
 from ..inference.engine import load_engine
-from ..inference.frame_regressor import FrameRegressor, pose_covariance
+from ..inference.frame_regressor import DEFAULT_ORIENTATION_STD, DEFAULT_POSITION_STD, FrameRegressor, pose_covariance
 from ..messages import rclpy_factory, stamp_ns_of
 from . import diagnostics
 from .model_path import default_model_path
@@ -44,8 +44,8 @@ PARAMS = [
     Param("extrinsic_xyz", [0.10, 0.0, 0.15], "camera optical frame origin in base_frame (m), if not from TF"),
     Param("extrinsic_rpy", [-1.5707963267948966, 0.0, -1.5707963267948966],
           "camera optical frame orientation in base_frame (roll, pitch, yaw, rad), if not from TF"),
-    Param("position_std", 0.2, "published position standard deviation (m)", (1e-4, 100.0)),
-    Param("orientation_std", 0.05, "published orientation standard deviation (rad)", (1e-5, 3.2)),
+    Param("position_std", DEFAULT_POSITION_STD, "published position standard deviation (m)", (1e-4, 100.0)),
+    Param("orientation_std", DEFAULT_ORIENTATION_STD, "published orientation standard deviation (rad)", (1e-5, 3.2)),
     Param("max_image_age", 0.5, "drop frames older than this when processing starts (s); 0 disables", (0.0, 60.0)),
 ]
 

@@ -56,5 +56,8 @@ def load_settings(path: Optional[Path] = None) -> NodeSettings:
         data = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as err:
         raise ParameterError(f"{path} is not valid YAML: {err}") from err
-    section = lambda name: dict((data.get(name) or {}).get("ros__parameters") or {})  # noqa: E731
-    return NodeSettings(section("regressor_node"), section("fusion_node"))
+    return NodeSettings(_section(data, "regressor_node"), _section(data, "fusion_node"))
+
+
+def _section(data: Dict[str, Any], node: str) -> Dict[str, Any]:
+    return dict((data.get(node) or {}).get("ros__parameters") or {})

@@ -8,6 +8,8 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 from rosbags.highlevel import AnyReader, AnyReaderError
 
 from ..errors import BagError
+from ..geometry import Pose
+from ..messages import transform_to_pose
 from .messages import TYPESTORE
 
 __all__ = ["BagReader", "find_topic"]
@@ -61,6 +63,16 @@ class BagReader:
         for c in self._reader.connections:
             counts[c.topic] = counts.get(c.topic, 0) + c.msgcount
         return counts
+
+    def static_transform(self, parent: str, child: Optional[str] = None) -> Optional[Tuple[str, Pose]]:
+        """(child frame, pose of child in parent) from /tf_static; the first child of ``parent`` if none is named."""
+        if "/tf_static" not in self.topics:
+            return None
+        for _, _, msg in self.messages(["/tf_static"]):
+            for t in msg.transforms:
+                if t.header.frame_id == parent and child in (None, t.child_frame_id):
+                    return t.child_frame_id, transform_to_pose(t.transform)
+        return None
 
     def messages(self, topics: List[str]) -> Iterator[Tuple[str, int, Any]]:
         """(topic, bag receive time ns, deserialised message) in bag time order."""

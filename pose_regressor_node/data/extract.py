@@ -53,16 +53,6 @@ def associate(stamps: List[int], stamp: int, max_diff_ns: int) -> Optional[int]:
     return best if best is not None and abs(stamps[best] - stamp) <= max_diff_ns else None
 
 
-def _static_extrinsic(reader: BagReader, topics, base_frame: str, camera_frame: str) -> Optional[Pose]:
-    if "/tf_static" not in topics:
-        return None
-    for _, _, msg in reader.messages(["/tf_static"]):
-        for t in msg.transforms:
-            if t.header.frame_id == base_frame and t.child_frame_id == camera_frame:
-                return transform_to_pose(t.transform)
-    return None
-
-
 def extract_dataset(bag: Path, out: Path, split: str = "train", image_topic: Optional[str] = None,
                     pose_topic: Optional[str] = None, tf_edge: Optional[Tuple[str, str]] = None,
                     max_diff_s: float = 0.02, extrinsic: Optional[Pose] = None, append: bool = False,
@@ -102,7 +92,8 @@ def extract_dataset(bag: Path, out: Path, split: str = "train", image_topic: Opt
                 unmatched += 1
                 continue
             if extrinsic is None:
-                extrinsic = _static_extrinsic(reader, topics, robot_frame or "base_link", msg.header.frame_id) or Pose()
+                found = reader.static_transform(robot_frame or "base_link", msg.header.frame_id)
+                extrinsic = found[1] if found else Pose()
             try:
                 rgb = decode_image(msg)
             except ImageDecodeError:

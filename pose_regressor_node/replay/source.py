@@ -10,7 +10,7 @@ from typing import Any, Iterator, List, Optional, Tuple
 from ..bags import BagReader, find_topic
 from ..errors import BagError
 from ..geometry import Pose
-from ..messages import odometry_from_msg, pose_from_msg, stamp_ns_of, transform_to_pose
+from ..messages import odometry_from_msg, pose_from_msg, stamp_ns_of
 
 __all__ = ["BagTopics", "choose_topics", "ReplaySource", "IMAGE_TYPES", "ODOM_TYPE", "TRUTH_TYPES"]
 
@@ -63,13 +63,7 @@ class ReplaySource:
 
     def extrinsic(self, base_frame: str = "base_link") -> Optional[Tuple[str, Pose]]:
         """base_frame -> camera frame from /tf_static, if the bag has it."""
-        if "/tf_static" not in self._reader.topics:
-            return None
-        for _, _, msg in self._reader.messages(["/tf_static"]):
-            for t in msg.transforms:
-                if t.header.frame_id == base_frame:
-                    return t.child_frame_id, transform_to_pose(t.transform)
-        return None
+        return self._reader.static_transform(base_frame)
 
     def messages(self) -> Iterator[Tuple[str, Any]]:
         """(kind, payload): ("image", msg), ("odometry", OdometrySample), ("truth", (stamp_ns, Pose))."""

@@ -133,8 +133,10 @@ class FusionNode(Node):
         return SetParametersResult(successful=True)
 
     # ------------------------------------------------------------------ inputs
-    def _now_ns(self) -> int:
-        return self.get_clock().now().nanoseconds
+    def _now_ns(self) -> Optional[int]:
+        """The node's clock for the future-stamp check; None before a simulated clock has started."""
+        now = self.get_clock().now().nanoseconds
+        return now if now > 0 else None
 
     def _on_odometry(self, msg: Odometry) -> None:
         self.odom_rate.tick()
@@ -144,7 +146,7 @@ class FusionNode(Node):
             return self._bad("bad_odometry", f"odometry ignored: {err}")
         if self._last_odom_stamp is not None and sample.stamp_ns <= self._last_odom_stamp:
             self.counts["odometry_stamp_not_increasing"] += 1
-        decision = self.fuser.add_odometry(sample, now_ns=self._now_ns() if self._clock_valid() else None)
+        decision = self.fuser.add_odometry(sample, now_ns=self._now_ns())
         if not decision.accepted:
             return self._bad(f"odometry_{decision.reason}", f"odometry rejected ({decision.reason}): {decision.detail}")
         self._last_odom_stamp = max(sample.stamp_ns, self._last_odom_stamp or sample.stamp_ns)
@@ -156,7 +158,7 @@ class FusionNode(Node):
             estimate = pose_estimate_from_msg(msg)
         except ValueError as err:
             return self._bad("bad_pose", f"pose ignored: {err}")
-        decision = self.fuser.add_pose(estimate, now_ns=self._now_ns() if self._clock_valid() else None)
+        decision = self.fuser.add_pose(estimate, now_ns=self._now_ns())
         self.counts[f"pose_{decision.reason}"] += 1
         if not decision.accepted and decision.reason != "gated":
             self.get_logger().warn(f"pose rejected ({decision.reason}): {decision.detail}", throttle_duration_sec=5.0)
@@ -184,9 +186,6 @@ class FusionNode(Node):
     def _bad(self, key: str, text: str) -> None:
         self.counts[key] += 1
         self.get_logger().warn(text, throttle_duration_sec=5.0)
-
-    def _clock_valid(self) -> bool:
-        return self._now_ns() > 0
 
     # ------------------------------------------------------------------ outputs
     def _publish(self, sample) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections import Counter, deque
+from collections import deque
 from typing import Deque, Dict, Iterable, Optional, Tuple
 
 import numpy as np
@@ -68,6 +68,3 @@ def array(stamp, *statuses: DiagnosticStatus) -> DiagnosticArray:
     msg.status = list(statuses)
     return msg
 
-
-def counts_to_values(prefix: str, counts: Counter) -> Dict[str, object]:
-    return {f"{prefix}{reason}": count for reason, count in sorted(counts.items())}

@@ -1,7 +1,9 @@
 """The one ``main`` body both nodes share: init, spin until Ctrl-C, clean shutdown.
 
-A known error at start-up (a missing or mismatched model, an invalid parameter) is logged as one
-fatal line that says what to fix, and the process exits with status 1.
+Before anything allocates, the process is configured for frames (``process``): it keeps freed
+image-sized memory, and OpenCV stays on one thread. A known error at start-up (a missing or
+mismatched model, an invalid parameter) is logged as one fatal line that says what to fix, and the
+process exits with status 1.
 """
 
 from __future__ import annotations
@@ -13,11 +15,13 @@ from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 
 from ..errors import PoseRegressorError
+from .process import configure_process
 
 __all__ = ["spin_node"]
 
 
 def spin_node(make_node: Callable[[], Node], name: str, args: Optional[List[str]] = None) -> None:
+    configure_process()
     rclpy.init(args=args)
     node = None
     try:

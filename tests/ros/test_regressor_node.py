@@ -89,9 +89,27 @@ def test_bad_images_are_counted_and_the_node_keeps_running(regressor):
         pub.publish(bad)
         h.wait_for(lambda c=count: node.counts["bad_image"] >= c, what="the bad image to be counted")
     h.wait_for(lambda: node.counts["bad_image"] == 3, what="three bad images counted")
+    pub.publish(b"\x00\x01\x00\x00 these bytes are no Image")  # not even a message: raw CDR garbage
+    h.wait_for(lambda: node.counts["bad_image"] == 4, what="the malformed message to be counted")
     pub.publish(_image(node, _frame(1)))
     h.wait_for(lambda: len(out) >= 1, what="a pose after bad input")
-    assert _diag_value(h, diags, "bad_image") == "3"
+    assert _diag_value(h, diags, "bad_image") == "4"
+
+
+def test_a_burst_of_frames_is_answered_for_the_newest(regressor):
+    """Frames arriving while one is processed replace each other: the node never works through a backlog."""
+    node, h = regressor
+    out = h.collect(PoseWithCovarianceStamped, _topic(node, "regressor_node/pose"))
+    pub = h.publisher(Image, _topic(node, "image"))
+    frame = np.random.default_rng(0).integers(0, 256, (480, 640, 3), dtype=np.uint8)
+    burst = [_image(node, frame) for _ in range(40)]
+    for i, msg in enumerate(burst):
+        msg.header.stamp = FACTORY.time(node.get_clock().now().nanoseconds + i)
+    for msg in burst:
+        pub.publish(msg)
+    h.wait_for(lambda: any(p.header.stamp == burst[-1].header.stamp for p in out), what="the newest frame's pose")
+    assert out[-1].header.stamp == burst[-1].header.stamp
+    assert len(out) < len(burst) // 2
 
 
 def test_stale_frames_are_dropped(ros_context, small_model):

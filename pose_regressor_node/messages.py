@@ -8,7 +8,7 @@ tools therefore share one conversion code path. No ROS import here (runs on Pyth
 from __future__ import annotations
 
 import importlib
-from typing import Any, Callable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -75,9 +75,12 @@ class MessageFactory:
 
     def __init__(self, resolve: Callable[[str], Any]) -> None:
         self._resolve = resolve
+        self._types: Dict[str, Any] = {}  # resolved once: the regressor builds a message per frame
 
     def _t(self, name: str) -> Any:
-        return self._resolve(name)
+        if name not in self._types:
+            self._types[name] = self._resolve(name)
+        return self._types[name]
 
     def time(self, stamp_ns: int) -> Any:
         return self._t("builtin_interfaces/msg/Time")(sec=int(stamp_ns // 1_000_000_000),

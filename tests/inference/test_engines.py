@@ -126,6 +126,19 @@ def test_preprocess_matches_resize_then_crop(rng):
     assert np.abs(Preprocess(spec).crop(image).astype(float) - reference).mean() < 2.0
 
 
+def test_float_resize_stays_within_half_a_level_of_the_uint8_one(rng):
+    """The crop is resized in float32 for speed; it must not drift from OpenCV's uint8 area filter."""
+    import cv2
+
+    spec = PreprocessSpec(resize=256, crop=224)
+    image = rng.integers(0, 256, (480, 640, 3), dtype=np.uint8)
+    region = image[30:450, 110:530]  # the centre 420 x 420 that becomes the 224 crop
+    reference = cv2.resize(region, (224, 224), interpolation=cv2.INTER_AREA).astype(np.float32)
+    crop = Preprocess(spec).crop(image)
+    assert crop.dtype == np.float32
+    assert np.abs(crop - reference).max() <= 0.5 + 1e-3
+
+
 def test_preprocess_reuses_its_buffer_and_batches(rng):
     pre = Preprocess(PreprocessSpec(resize=64, crop=56))
     images = [rng.integers(0, 256, (120, 160, 3), dtype=np.uint8) for _ in range(3)]

@@ -38,6 +38,10 @@ class LatencyMeter:
     def add(self, seconds: float) -> None:
         self._samples.append(seconds * 1e3)
 
+    def latest(self) -> float:
+        """The most recent sample (ms); NaN before the first."""
+        return self._samples[-1] if self._samples else float("nan")
+
     def percentiles(self) -> Tuple[float, float]:
         if not self._samples:
             return float("nan"), float("nan")

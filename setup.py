@@ -22,6 +22,7 @@ setup(
         ("share/" + PACKAGE, ["package.xml"]),
         _share("launch", "*.launch.py"),
         _share("config", "*.yaml"),
+        _share("config", "*.xml"),
         _share("rviz", "*.rviz"),
         _share("models", "*"),
     ],

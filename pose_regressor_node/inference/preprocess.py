@@ -56,6 +56,7 @@ class Preprocess:
         self._scale = (1.0 / (255.0 * std)).astype(np.float32)
         self._offset = (np.asarray(spec.mean, np.float32) / std).astype(np.float32)
         self._chw = np.empty((3, spec.crop, spec.crop), np.float32)
+        self._region = np.empty((0, 0, 3), np.float32)  # the crop region as float32, reused per frame size
 
     def crop(self, rgb: np.ndarray) -> np.ndarray:
         """The centre crop of the image resized to ``resize`` on its shorter side (float32, HWC, 0-255).
@@ -71,7 +72,10 @@ class Preprocess:
         top, left = (h - side) / 2.0, (w - side) / 2.0
         region = rgb[int(round(top)):int(round(top + side)), int(round(left)):int(round(left + side))]
         interpolation = cv2.INTER_AREA if side > self.spec.crop else cv2.INTER_LINEAR
-        return cv2.resize(region.astype(np.float32), (self.spec.crop, self.spec.crop), interpolation=interpolation)
+        if self._region.shape != region.shape:
+            self._region = np.empty(region.shape, np.float32)
+        np.copyto(self._region, region, casting="unsafe")  # a fresh 2 MB array per frame would page-fault
+        return cv2.resize(self._region, (self.spec.crop, self.spec.crop), interpolation=interpolation)
 
     def normalize(self, crop_rgb: np.ndarray, out: Optional[np.ndarray] = None) -> np.ndarray:
         """HWC crop (uint8 or float32, 0-255) -> normalised float32 CHW, into ``out`` (or an internal buffer).

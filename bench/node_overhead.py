@@ -6,9 +6,9 @@ from the synthetic world, the process configured as the nodes' main does (``ros.
 and sender share this process (each on its own single-threaded executor): raw 921 KB frames sent
 best-effort between processes are lost by Fast DDS with its default shared-memory segment (seen
 here: 78 of 78; the profile config/fastdds_large_frames.xml delivers them, at 2.43-3.26 ms for an
-echo round trip, more than in one process). Frames are sent one at a time (the next after the previous pose
-came back), so queueing never counts; a frame's time runs from the call to publish it to the pose
-subscriber's callback. The harness node has no parameter services or rosout: it is not the node
+echo round trip, more than in one process). Frames are sent one at a time (the next after the
+previous pose came back), so queueing never counts; a frame's time runs from the call to publish it
+to the pose subscriber's callback. The harness node has no parameter services or rosout: it is not the node
 under test. Prints JSON. Run: PYTHONPATH=. .venv/bin/python bench/node_overhead.py
 """
 
@@ -87,10 +87,13 @@ def main(n: int = 40) -> dict:
         for rep in range(3):  # interleave so drift in machine load hits both alike; rep 0 warms up
             for msg, batch in zip(msgs, batches):
                 done.clear()
+                published = node.counts["published"]
                 start = time.perf_counter()
                 pub.publish(msg)
                 if not done.wait(10.0):
                     raise RuntimeError("regressor_node published no pose within 10 s")
+                while node.counts["published"] == published:  # its bookkeeping (compute time) follows publish
+                    time.sleep(1e-4)
                 if rep:
                     node_times.append(arrivals[-1] - start)
                     inside_times.append(node.compute.latest() * 1e-3)

@@ -7,6 +7,7 @@ tools therefore share one conversion code path. No ROS import here (runs on Pyth
 
 from __future__ import annotations
 
+import functools
 import importlib
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -18,6 +19,7 @@ from .measurements import OdometrySample, PoseEstimate
 __all__ = [
     "MessageFactory",
     "rclpy_factory",
+    "rosbags_typestore",
     "stamp_ns_of",
     "time_to_ns",
     "pose_from_msg",
@@ -144,3 +146,14 @@ def _rclpy_resolve(name: str) -> Any:
 def rclpy_factory() -> MessageFactory:
     """Factory over the rclpy message classes (imported on first use)."""
     return MessageFactory(_rclpy_resolve)
+
+
+@functools.lru_cache(maxsize=None)
+def rosbags_typestore() -> Any:
+    """The one rosbags typestore (ROS 2 Jazzy definitions) for bags, replay and the node's CDR frames.
+
+    Imported on first use: rosbags needs Python 3.10, the robot's modules import on 3.8.
+    """
+    from rosbags.typesys import Stores, get_typestore  # noqa: PLC0415
+
+    return get_typestore(Stores.ROS2_JAZZY)

@@ -7,14 +7,13 @@ from typing import Any
 
 import cv2
 import numpy as np
-from rosbags.typesys import Stores, get_typestore
 
-from ..messages import MessageFactory
+from ..messages import MessageFactory, rosbags_typestore
 from ..sim.camera import PinholeCamera
 
 __all__ = ["TYPESTORE", "FACTORY", "image_msg", "compressed_image_msg", "camera_info_msg"]
 
-TYPESTORE = get_typestore(Stores.ROS2_JAZZY)
+TYPESTORE = rosbags_typestore()
 FACTORY = MessageFactory(lambda name: TYPESTORE.types[name])
 _T = TYPESTORE.types
 

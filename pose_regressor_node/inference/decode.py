@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from ..messages import rosbags_typestore
 from .preprocess import to_rgb
 
 __all__ = ["decode_image", "deserialize_image", "ImageDecodeError", "IMAGE_TYPES"]
@@ -61,7 +62,6 @@ def _decoder():
 
 
 _DECODE = None
-_TYPESTORE = None
 
 
 def deserialize_image(raw: bytes, msgtype: str) -> Any:
@@ -70,15 +70,10 @@ def deserialize_image(raw: bytes, msgtype: str) -> Any:
     rclpy would copy the pixels twice (into a C message, then into a Python array); rosbags'
     deserialiser, the one replay reads bags with, copies them not at all.
     """
-    global _TYPESTORE  # noqa: PLW0603 - built once per process, like the decoder choice
     if msgtype not in IMAGE_TYPES:
         raise ValueError(f"not an image type: {msgtype}")
-    if _TYPESTORE is None:
-        from rosbags.typesys import Stores, get_typestore  # noqa: PLC0415 - rosbags needs Python 3.10
-
-        _TYPESTORE = get_typestore(Stores.ROS2_JAZZY)
     try:
-        return _TYPESTORE.deserialize_cdr(raw, msgtype)
+        return rosbags_typestore().deserialize_cdr(raw, msgtype)
     except Exception as err:  # rosbags raises struct.error, ValueError, IndexError... on bad bytes
         raise ImageDecodeError(f"malformed {msgtype.rsplit('/', 1)[-1]} message: {err}") from err
 

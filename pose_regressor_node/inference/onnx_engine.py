@@ -42,6 +42,10 @@ class OnnxEngine:
     def __init__(self, path: str, device: str = "auto") -> None:
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # After each run ONNX Runtime's pool threads spin for work by default: 8.06 ms of CPU in the 10 ms
+        # after a ResNet18 run here, a core the camera driver and fusion node need. Stopping them costs
+        # the run nothing measurable (20.90 vs 21.12 ms).
+        options.add_session_config_entry("session.force_spinning_stop", "1")
         try:
             self._session = ort.InferenceSession(path, sess_options=options, providers=_providers(device))
         except EngineError:

@@ -9,13 +9,17 @@ Frames older than ``max_image_age`` when processing starts are dropped and count
 never reach the node; ``input_rate_hz`` below the camera's rate shows them. Where rosbags is
 installed the node takes frames as CDR bytes and deserialises them as replay does, without
 copying the pixels (``deserialize_image``).
+
+Processing time runs from the frame's DDS reception stamp, not from the callback, so time a frame
+waits for the executor counts; the transport delay (DDS source -> reception stamp) is reported
+apart, as it is the camera link's, not the node's.
 """
 
 from __future__ import annotations
 
 import time
 from collections import Counter
-from typing import Any, List, Optional
+from typing import Any, Dict, List, Optional
 
 import numpy as np
 import rclpy
@@ -23,6 +27,7 @@ from geometry_msgs.msg import PoseWithCovarianceStamped
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.subscription import Subscription
 from sensor_msgs.msg import CompressedImage, Image
 
 from ..errors import PoseRegressorError
@@ -66,8 +71,9 @@ class RegressorNode(Node):
         self.factory = rclpy_factory()
         self.counts: Counter = Counter()
         self.input_rate, self.output_rate = diagnostics.RateMeter(), diagnostics.RateMeter()
-        self.latency = diagnostics.LatencyMeter()  # capture -> publish
-        self.compute = diagnostics.LatencyMeter()  # message handled -> publish
+        self.latency = diagnostics.LatencyMeter()  # capture stamp -> published
+        self.compute = diagnostics.LatencyMeter()  # DDS reception -> published
+        self.transport = diagnostics.LatencyMeter()  # DDS source -> reception, where the middleware stamps both
         self.regressor = self._make_regressor(self.p)  # a missing model stops the node here, loudly
         self._tf = self._make_tf_buffer()
         self._extrinsic_from_tf = False
@@ -77,7 +83,7 @@ class RegressorNode(Node):
         self._image_type = IMAGE_TYPES[1] if compressed else IMAGE_TYPES[0]
         self._raw = importable("rosbags.typesys")
         self.create_subscription(CompressedImage if compressed else Image, "image/compressed" if compressed else "image",
-                                 self._on_image, NEWEST_FRAME_QOS, raw=self._raw)
+                                 self._image_callback(), NEWEST_FRAME_QOS, raw=self._raw)
         self.diagnostics_pub = self.create_publisher(diagnostics.DiagnosticArray, "/diagnostics", 10)
         self.create_timer(1.0, self._publish_diagnostics)
         self.get_logger().info(f"backend {self.regressor.engine.backend} on {self.regressor.engine.device}, "
@@ -139,20 +145,33 @@ class RegressorNode(Node):
         return SetParametersResult(successful=True)
 
     # ------------------------------------------------------------------ data path
-    def _on_image(self, msg: Any) -> None:
-        received = time.monotonic()
-        self.input_rate.tick(received)
+    def _image_callback(self):
+        """rclpy passes DDS's message info to two-argument callbacks since Iron; Humble's passes none."""
+        if hasattr(Subscription, "CallbackType"):
+            return self._on_image
+        return lambda msg: self._on_image(msg, None)
+
+    def _on_image(self, msg: Any, info: Optional[Dict[str, int]]) -> None:
+        received_ns = time.time_ns()
+        if info and info.get("received_timestamp"):
+            received_ns = info["received_timestamp"]
+            if info.get("source_timestamp"):
+                self.transport.add(max(0, received_ns - info["source_timestamp"]) * 1e-9)
+        self.input_rate.tick()
         try:
-            self.process(deserialize_image(msg, self._image_type) if self._raw else msg, received)
+            self.process(deserialize_image(msg, self._image_type) if self._raw else msg, received_ns)
         except ImageDecodeError as err:  # bytes that are no image message at all
             self._count_bad_image(err)
         except Exception as err:  # never let one frame stop the node; count and report it
             self.counts["errors"] += 1
             self.get_logger().error(f"inference failed: {err}", throttle_duration_sec=5.0)
 
-    def process(self, msg: Any, received: Optional[float] = None) -> Optional[PoseWithCovarianceStamped]:
-        """Decode, regress and publish one frame; returns the message published (None if dropped)."""
-        received = time.monotonic() if received is None else received
+    def process(self, msg: Any, received_ns: Optional[int] = None) -> Optional[PoseWithCovarianceStamped]:
+        """Decode, regress and publish one frame; returns the message published (None if dropped).
+
+        ``received_ns``: when the frame arrived (system clock, as DDS stamps it); default now.
+        """
+        received_ns = time.time_ns() if received_ns is None else received_ns
         stamp_ns = stamp_ns_of(msg)
         age_limit = self.p["max_image_age"]
         now_ns = self.get_clock().now().nanoseconds
@@ -172,7 +191,7 @@ class RegressorNode(Node):
                                                         self.p["map_frame"])
         self.publisher.publish(out)
         self.output_rate.tick()
-        self.compute.add(time.monotonic() - received)
+        self.compute.add(max(0, time.time_ns() - received_ns) * 1e-9)
         self.latency.add(max(0.0, (self.get_clock().now().nanoseconds - stamp_ns) * 1e-9))
         self.counts["published"] += 1
         return out
@@ -185,10 +204,12 @@ class RegressorNode(Node):
     def _publish_diagnostics(self) -> None:
         p50, p95 = self.compute.percentiles()
         c50, c95 = self.latency.percentiles()
+        t50, t95 = self.transport.percentiles()
         problems = [f"{k}: {v}" for k, v in self.counts.items() if k in ("bad_image", "errors", "dropped_stale") and v]
         values_ = {"input_rate_hz": self.input_rate.rate(), "output_rate_hz": self.output_rate.rate(),
                    "processing_ms_p50": p50, "processing_ms_p95": p95, "capture_to_publish_ms_p50": c50,
-                   "capture_to_publish_ms_p95": c95, "backend": self.regressor.engine.backend,
+                   "capture_to_publish_ms_p95": c95, "image_transport_ms_p50": t50, "image_transport_ms_p95": t95,
+                   "backend": self.regressor.engine.backend,
                    "device": self.regressor.engine.device, **dict(sorted(self.counts.items()))}
         self.diagnostics_pub.publish(diagnostics.array(
             self.get_clock().now().to_msg(),

@@ -78,6 +78,21 @@ def test_image_in_pose_out_with_capture_stamp_frame_and_covariance(regressor):
     assert abs(np.linalg.norm([q.w, q.x, q.y, q.z]) - 1.0) < 1e-6
 
 
+def test_processing_is_timed_from_dds_reception(regressor):
+    """DDS stamps each frame: processing counts from reception, transport (source -> reception) apart."""
+    node, h = regressor
+    out = h.collect(PoseWithCovarianceStamped, _topic(node, "regressor_node/pose"))
+    diags = h.collect(DiagnosticArray, "/diagnostics")
+    pub = h.publisher(Image, _topic(node, "image"))
+    pub.publish(_image(node, _frame()))
+    h.wait_for(lambda: len(out) >= 1, what="a regressed pose")
+    processing, transport = node.compute.latest(), node.transport.latest()
+    assert 0.0 < processing < 10_000.0  # ms: a frame, not a stamp from another clock
+    assert 0.0 <= transport < processing  # in-process delivery is quicker than the inference after it
+    assert float(_diag_value(h, diags, "image_transport_ms_p50")) == pytest.approx(transport, abs=1e-3)
+    assert float(_diag_value(h, diags, "processing_ms_p50")) == pytest.approx(processing, abs=1e-3)
+
+
 def test_bad_images_are_counted_and_the_node_keeps_running(regressor):
     node, h = regressor
     out = h.collect(PoseWithCovarianceStamped, _topic(node, "regressor_node/pose"))

@@ -3,20 +3,26 @@
 ONNX: opset 13 by default (TensorRT 8.2 of JetPack 4.6 on the Nano reads up to 13), dynamic batch
 axis named ``batch``, input ``image`` (N,3,crop,crop) float32 normalised as the metadata says,
 outputs ``xyz`` (N,3) and ``quat`` (N,4, w x y z, unit).
+
+ONNX INT8 (``quantize_onnx``) is for CPUs: ONNX Runtime's static quantization, QDQ format, weights
+per output channel, activation ranges calibrated on sample images of the room. It changes the
+numbers, so it is a file the user makes on purpose, never what ``auto`` picks for an fp32 model.
 """
 
 from __future__ import annotations
 
 import json
+import tempfile
 import warnings
 from pathlib import Path
 from typing import Optional
 
 from ..errors import EngineError
 
-__all__ = ["export_onnx", "export_tensorrt", "METADATA_KEY", "DEFAULT_OPSET"]
+__all__ = ["export_onnx", "quantize_onnx", "export_tensorrt", "METADATA_KEY", "QUANTIZATION_KEY", "DEFAULT_OPSET"]
 
 METADATA_KEY = "pose_regressor_metadata"
+QUANTIZATION_KEY = "pose_regressor_quantization"
 DEFAULT_OPSET = 13
 
 
@@ -42,6 +48,47 @@ def export_onnx(checkpoint: str, out: str, opset: int = DEFAULT_OPSET, dynamic_b
     entry = model.metadata_props.add()
     entry.key, entry.value = "source_checkpoint", Path(checkpoint).name
     onnx.checker.check_model(model)
+    onnx.save(model, str(out_path))
+    return out_path
+
+
+def quantize_onnx(fp32_onnx: str, out: str, calib_dir: str) -> Path:
+    """fp32 ONNX export -> static INT8 (QDQ) ONNX, calibrated on the images under ``calib_dir``."""
+    import onnx  # noqa: PLC0415
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static  # noqa: PLC0415
+    from onnxruntime.quantization.shape_inference import quant_pre_process  # noqa: PLC0415
+
+    from ..metadata import ModelMetadata  # noqa: PLC0415
+    from .calibration import calibration_batches  # noqa: PLC0415
+
+    props = {p.key: p.value for p in onnx.load(fp32_onnx, load_external_data=False).metadata_props}
+    if METADATA_KEY not in props:
+        raise EngineError(f"{fp32_onnx} carries no model metadata; export it with pose_regressor_node export")
+    batches = calibration_batches(calib_dir, ModelMetadata.from_json(props[METADATA_KEY]).preprocess)
+
+    class Batches(CalibrationDataReader):
+        def __init__(self) -> None:
+            self._left = iter(batches)
+
+        def get_next(self):
+            batch = next(self._left, None)
+            return None if batch is None else {"image": batch}
+
+    out_path = Path(out)
+    with tempfile.TemporaryDirectory() as tmp:
+        # ONNX Runtime's pre-processing (shape inference, graph fusions) first: without it the QDQ model
+        # ran slower than fp32 here (ResNet18 224: 30.32 ms vs 21.35), with it 13.46 ms.
+        prepared = str(Path(tmp) / "prepared.onnx")
+        quant_pre_process(fp32_onnx, prepared, skip_symbolic_shape=True)
+        quantize_static(prepared, str(out_path), Batches(), quant_format=QuantFormat.QDQ, per_channel=True,
+                        weight_type=QuantType.QInt8, activation_type=QuantType.QUInt8)
+    model = onnx.load(str(out_path))
+    del model.metadata_props[:]
+    for key, value in {**props, QUANTIZATION_KEY: json.dumps({
+            "precision": "int8", "format": "QDQ", "weights": "int8 per channel", "activations": "uint8",
+            "calibration_images": len(batches), "calibration_dir": Path(calib_dir).name})}.items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, value
     onnx.save(model, str(out_path))
     return out_path
 

@@ -20,7 +20,7 @@ import tensorrt as trt  # noqa: E402 - this module is only imported where Tensor
 
 from ..errors import EngineError
 from ..metadata import ModelMetadata
-from .preprocess import Preprocess
+from .calibration import calibration_batches
 
 __all__ = ["TensorRTEngine", "build_engine", "engine_cache_path", "EntropyCalibrator"]
 
@@ -47,15 +47,9 @@ class EntropyCalibrator(trt.IInt8EntropyCalibrator2):
 
     def __init__(self, calib_dir: str, metadata: ModelMetadata, cache: Path, batch: int = 8) -> None:
         super().__init__()
-        import cv2  # noqa: PLC0415
         import torch  # noqa: PLC0415
 
-        files = sorted(p for p in Path(calib_dir).rglob("*") if p.suffix.lower() in (".png", ".jpg", ".jpeg"))
-        if not files:
-            raise EngineError(f"no calibration images (.png/.jpg) under {calib_dir}")
-        preprocess = Preprocess(metadata.preprocess)
-        images = [preprocess(cv2.cvtColor(cv2.imread(str(f)), cv2.COLOR_BGR2RGB)).copy() for f in files[:512]]
-        self._batches = [np.stack(images[i:i + batch]) for i in range(0, len(images) - batch + 1, batch)]
+        self._batches = calibration_batches(calib_dir, metadata.preprocess, batch)
         self._batch = batch
         self._cache = cache
         self._device = torch.empty((batch, 3, metadata.preprocess.crop, metadata.preprocess.crop),

@@ -39,10 +39,15 @@ def frame_options(stamp_ns: int, realistic: bool) -> RenderOptions:
 
 def write_7scenes(out: Path, renderer: Renderer, drives: Dict[str, List[Drive]], realistic: bool = True,
                   image_ext: str = ".jpg", seed: int = 0) -> Path:
-    """``out/seq-XX/frame-XXXXXX.{color.jpg,pose.txt}`` plus the split files (val is our addition)."""
+    """``out/seq-XX/frame-XXXXXX.{color.jpg,pose.txt}`` plus the split files (val is our addition).
+
+    Sequence numbers continue after the ``seq-XX`` folders already in ``out``, so splits written one
+    call at a time into one folder never overwrite each other's frames.
+    """
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
-    sequence = 0
+    existing = [int(p.name[4:]) for p in out.glob("seq-*") if p.is_dir() and p.name[4:].isdigit()]
+    sequence = max(existing, default=0)
     for split, split_drives in drives.items():
         names = []
         for drive in split_drives:

@@ -51,6 +51,18 @@ def test_7scenes_round_trip(tmp_path, small_world):
         assert sample.pose.is_close(pose, tol_m=1e-9, tol_deg=1e-6)
 
 
+def test_7scenes_splits_written_one_at_a_time_keep_each_others_frames(tmp_path, small_world):
+    world, renderer = small_world
+    first, second = _drive(world, 0.5), simulate_drive(world, "figure8", seed=2, duration_s=0.5, camera_rate_hz=5.0)
+    second.camera = PinholeCamera(160, 120)
+    write_7scenes(tmp_path, renderer, {"val": [first]})
+    write_7scenes(tmp_path, renderer, {"test": [second]})
+    val, test = read_7scenes(tmp_path, "val"), read_7scenes(tmp_path, "test")
+    assert {s.image.parent.name for s in val} == {"seq-01"} and {s.image.parent.name for s in test} == {"seq-02"}
+    assert val[0].pose.is_close(next(iter(first.frames()))[1], tol_m=1e-9, tol_deg=1e-6)
+    assert test[0].pose.is_close(next(iter(second.frames()))[1], tol_m=1e-9, tol_deg=1e-6)
+
+
 def test_7scenes_errors_name_the_file(tmp_path, small_world):
     world, renderer = small_world
     write_7scenes(tmp_path, renderer, {"train": [_drive(world, 0.5)], "test": [_drive(world, 0.5)]})

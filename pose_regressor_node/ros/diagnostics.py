@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections import deque
-from typing import Deque, Dict, Iterable, Optional, Tuple
+from collections import Counter, deque
+from typing import Any, Deque, Dict, Iterable, Optional, Tuple
 
 import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 
-__all__ = ["RateMeter", "LatencyMeter", "status", "array"]
+__all__ = ["RateMeter", "LatencyMeter", "ProblemLog", "status", "array", "publish"]
 
 
 class RateMeter:
@@ -49,6 +49,28 @@ class LatencyMeter:
         return float(np.percentile(data, 50)), float(np.percentile(data, 95))
 
 
+class ProblemLog:
+    """Counts inputs a node could not use, by reason, and logs each reason at most once per ``period_s``.
+
+    rclpy throttles a log call per call site, so one helper logging every reason through one call
+    would let a flood of one reason silence all the others; here each reason has its own clock.
+    The counts go to /diagnostics, so nothing throttled is lost.
+    """
+
+    def __init__(self, logger: Any, counts: Counter, period_s: float = 5.0) -> None:
+        self._logger, self.counts, self.period_s = logger, counts, period_s
+        self._logged: Dict[str, float] = {}
+
+    def report(self, reason: str, text: str, error: bool = False) -> None:
+        """Count ``reason``; log ``text`` (as an error where the node failed, not its input) if not logged lately."""
+        self.counts[reason] += 1
+        now = time.monotonic()
+        if now - self._logged.get(reason, -float("inf")) >= self.period_s:
+            self._logged[reason] = now
+            log = self._logger.error if error else self._logger.warning
+            log(f"{text} ({reason}: {self.counts[reason]} so far)")
+
+
 def status(name: str, hardware_id: str, values: Dict[str, object], problems: Iterable[str] = (),
            stale: bool = False) -> DiagnosticStatus:
     problems = list(problems)
@@ -72,3 +94,10 @@ def array(stamp, *statuses: DiagnosticStatus) -> DiagnosticArray:
     msg.status = list(statuses)
     return msg
 
+
+
+def publish(node: Any, publisher: Any, name: str, hardware_id: str, values: Dict[str, object],
+            problems: Iterable[str] = (), stale: bool = False) -> None:
+    """One status, named after the node, on ``publisher`` (/diagnostics), stamped with the node's clock."""
+    publisher.publish(array(node.get_clock().now().to_msg(),
+                            status(f"{node.get_name()}: {name}", hardware_id, values, problems, stale)))

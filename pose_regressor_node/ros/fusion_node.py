@@ -89,6 +89,7 @@ class FusionNode(Node):
         self.fuser = PoseFuser(config_from(self.p))
         self.factory = rclpy_factory()
         self.counts: Counter = Counter()
+        self.problems = diagnostics.ProblemLog(self.get_logger(), self.counts)
         self.odom_rate, self.pose_rate = diagnostics.RateMeter(), diagnostics.RateMeter()
         self.add_on_set_parameters_callback(self._on_parameters)
         self.odometry_pub = self.create_publisher(Odometry, "~/odometry", 20)
@@ -143,12 +144,13 @@ class FusionNode(Node):
         try:
             sample = odometry_from_msg(msg)
         except ValueError as err:
-            return self._bad("bad_odometry", f"odometry ignored: {err}")
+            return self.problems.report("bad_odometry", f"odometry ignored: {err}")
         if self._last_odom_stamp is not None and sample.stamp_ns <= self._last_odom_stamp:
             self.counts["odometry_stamp_not_increasing"] += 1
         decision = self.fuser.add_odometry(sample, now_ns=self._now_ns())
         if not decision.accepted:
-            return self._bad(f"odometry_{decision.reason}", f"odometry rejected ({decision.reason}): {decision.detail}")
+            return self.problems.report(f"odometry_{decision.reason}",
+                                        f"odometry rejected ({decision.reason}): {decision.detail}")
         self._last_odom_stamp = max(sample.stamp_ns, self._last_odom_stamp or sample.stamp_ns)
         self._publish(sample)
 
@@ -157,17 +159,18 @@ class FusionNode(Node):
         try:
             estimate = pose_estimate_from_msg(msg)
         except ValueError as err:
-            return self._bad("bad_pose", f"pose ignored: {err}")
+            return self.problems.report("bad_pose", f"pose ignored: {err}")
         decision = self.fuser.add_pose(estimate, now_ns=self._now_ns())
-        self.counts[f"pose_{decision.reason}"] += 1
-        if not decision.accepted and decision.reason != "gated":
-            self.get_logger().warn(f"pose rejected ({decision.reason}): {decision.detail}", throttle_duration_sec=5.0)
+        if decision.accepted or decision.reason == "gated":  # gating is the filter working, not a fault
+            self.counts[f"pose_{decision.reason}"] += 1
+        else:
+            self.problems.report(f"pose_{decision.reason}", f"pose rejected ({decision.reason}): {decision.detail}")
 
     def _on_initial_pose(self, msg: PoseWithCovarianceStamped) -> None:
         try:
             estimate = pose_estimate_from_msg(msg)
         except ValueError as err:
-            return self._bad("bad_initial_pose", f"/initialpose ignored: {err}")
+            return self.problems.report("bad_initial_pose", f"/initialpose ignored: {err}")
         cov = estimate.covariance if np.all(np.diag(estimate.covariance)[[0, 1, 5]] > 0) else None
         self.fuser.reset(estimate.pose, cov, stamp_ns=self._last_odom_stamp)
         self.counts["initial_pose"] += 1
@@ -182,10 +185,6 @@ class FusionNode(Node):
         response.message = "filter reset; waiting for the next regressed pose" if not self.p["use_initial_pose"] \
             else "filter reset to initial_pose"
         return response
-
-    def _bad(self, key: str, text: str) -> None:
-        self.counts[key] += 1
-        self.get_logger().warn(text, throttle_duration_sec=5.0)
 
     # ------------------------------------------------------------------ outputs
     def _publish(self, sample) -> None:
@@ -210,10 +209,8 @@ class FusionNode(Node):
                    **{f"filter_{k}": v for k, v in sorted(stats.items())},
                    **{f"rejected_{k}": v for k, v in sorted(rejected.items())},
                    **dict(sorted(self.counts.items()))}
-        self.diagnostics_pub.publish(diagnostics.array(
-            self.get_clock().now().to_msg(),
-            diagnostics.status(f"{self.get_name()}: pose fusion", "odometry+regressor", values_, problems,
-                               stale=self.odom_rate.rate() == 0.0)))
+        diagnostics.publish(self, self.diagnostics_pub, "pose fusion", "odometry+regressor", values_, problems,
+                            stale=self.odom_rate.rate() == 0.0)
 
 
 def main(args: Optional[List[str]] = None) -> None:

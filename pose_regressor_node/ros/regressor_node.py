@@ -70,6 +70,7 @@ class RegressorNode(Node):
         self.p = values(self, PARAMS)
         self.factory = rclpy_factory()
         self.counts: Counter = Counter()
+        self.problems = diagnostics.ProblemLog(self.get_logger(), self.counts)
         self.input_rate, self.output_rate = diagnostics.RateMeter(), diagnostics.RateMeter()
         self.latency = diagnostics.LatencyMeter()  # capture stamp -> published
         self.compute = diagnostics.LatencyMeter()  # DDS reception -> published
@@ -161,10 +162,9 @@ class RegressorNode(Node):
         try:
             self.process(deserialize_image(msg, self._image_type) if self._raw else msg, received_ns)
         except ImageDecodeError as err:  # bytes that are no image message at all
-            self._count_bad_image(err)
+            self.problems.report("bad_image", f"cannot use image: {err}")
         except Exception as err:  # never let one frame stop the node; count and report it
-            self.counts["errors"] += 1
-            self.get_logger().error(f"inference failed: {err}", throttle_duration_sec=5.0)
+            self.problems.report("errors", f"inference failed: {err}", error=True)
 
     def process(self, msg: Any, received_ns: Optional[int] = None) -> Optional[PoseWithCovarianceStamped]:
         """Decode, regress and publish one frame; returns the message published (None if dropped).
@@ -176,14 +176,12 @@ class RegressorNode(Node):
         age_limit = self.p["max_image_age"]
         now_ns = self.get_clock().now().nanoseconds
         if age_limit > 0 and now_ns - stamp_ns > age_limit * 1e9:
-            self.counts["dropped_stale"] += 1
-            self.get_logger().warn(f"dropping frames older than max_image_age={age_limit} s",
-                                   throttle_duration_sec=5.0)
+            self.problems.report("dropped_stale", f"dropping frames older than max_image_age={age_limit} s")
             return None
         try:
             rgb = decode_image(msg)
         except ImageDecodeError as err:
-            self._count_bad_image(err)
+            self.problems.report("bad_image", f"cannot use image: {err}")
             return None
         self._refresh_extrinsic(msg.header.frame_id)
         (estimate,) = self.regressor.estimate([rgb], [stamp_ns])
@@ -196,10 +194,6 @@ class RegressorNode(Node):
         self.counts["published"] += 1
         return out
 
-    def _count_bad_image(self, err: ImageDecodeError) -> None:
-        self.counts["bad_image"] += 1
-        self.get_logger().warn(f"cannot use image: {err}", throttle_duration_sec=5.0)
-
     # ------------------------------------------------------------------ diagnostics
     def _publish_diagnostics(self) -> None:
         p50, p95 = self.compute.percentiles()
@@ -211,10 +205,8 @@ class RegressorNode(Node):
                    "capture_to_publish_ms_p95": c95, "image_transport_ms_p50": t50, "image_transport_ms_p95": t95,
                    "backend": self.regressor.engine.backend,
                    "device": self.regressor.engine.device, **dict(sorted(self.counts.items()))}
-        self.diagnostics_pub.publish(diagnostics.array(
-            self.get_clock().now().to_msg(),
-            diagnostics.status(f"{self.get_name()}: pose regressor", "camera", values_, problems,
-                               stale=self.input_rate.rate() == 0.0)))
+        diagnostics.publish(self, self.diagnostics_pub, "pose regressor", "camera", values_, problems,
+                            stale=self.input_rate.rate() == 0.0)
 
 
 def main(args: Optional[List[str]] = None) -> None:

@@ -2,8 +2,8 @@
 latency in one run, and what quantisation costs in accuracy on a test split.
 
 1. Latency: ResNet18 at 224 x 224, batch 1 (the inference issue's configuration), eager torch, ONNX
-   Runtime fp32 and ONNX Runtime INT8 calibrated on the ``--calib`` images, each in its own process
-   (``inference.bench.benchmark``), one after the other in this run.
+   Runtime fp32 and ONNX Runtime INT8 calibrated on the ``--calib`` images, each in its own process,
+   taking turns (``inference.bench.benchmark_models``).
 2. Accuracy: ``--checkpoint`` (default: the demo model) exported fp32 and INT8 (calibrated on
    ``--calib``, which must not be the test split), both run through ONNX Runtime on every test frame
    of ``--dataroot``; median and mean errors against ground truth, and the INT8 vs fp32 difference.
@@ -25,7 +25,7 @@ import numpy as np
 
 from pose_regressor_node.data import load_samples
 from pose_regressor_node.geometry import rotation_error_deg, translation_error
-from pose_regressor_node.inference.bench import benchmark
+from pose_regressor_node.inference.bench import benchmark_models
 from pose_regressor_node.inference.engine import load_engine
 from pose_regressor_node.inference.export import export_onnx, quantize_onnx
 from pose_regressor_node.inference.preprocess import Preprocess
@@ -45,10 +45,11 @@ def latency(calib: str, tmp: Path, iterations: int) -> dict:
     checkpoint = str(tmp / "resnet18-224.pt")
     save_checkpoint(checkpoint, model, ModelMetadata(arch="resnet18", arch_options=model.options))
     files = exports(checkpoint, calib, tmp / "r18-224")
-    rows = {"torch eager": benchmark(checkpoint, ["torch"], [1], iterations=iterations, device="cpu")[0],
-            "onnxruntime fp32": benchmark(files["fp32"], ["auto"], [1], iterations=iterations, device="cpu")[0],
-            "onnxruntime int8": benchmark(files["int8"], ["auto"], [1], iterations=iterations, device="cpu")[0]}
-    eager = rows["torch eager"].p50_ms
+    rows = {r.backend: r for r in benchmark_models([(checkpoint, "torch", "torch"),
+                                                     (files["fp32"], "auto", "onnxruntime fp32"),
+                                                     (files["int8"], "auto", "onnxruntime int8")],
+                                                    [1], iterations=iterations, device="cpu")}
+    eager = rows["torch"].p50_ms
     return {name: {"p50_ms": round(r.p50_ms, 2), "p95_ms": round(r.p95_ms, 2),
                    "speedup_vs_eager": round(eager / r.p50_ms, 2)} for name, r in rows.items()}
 

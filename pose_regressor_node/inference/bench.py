@@ -1,16 +1,20 @@
-"""Inference latency per backend and batch size, each backend in a fresh process.
+"""Inference latency per backend and batch size, each backend in a process of its own.
 
-A fresh process per backend makes peak memory (VmHWM) comparable and keeps one backend's thread
-pools from slowing the next. Eager torch is measured in the same run as the baseline, so the
-ratios hold on a noisy shared machine even when absolute times drift.
+A process per backend makes peak memory (VmHWM) comparable and keeps one backend's thread pools
+from slowing another. Eager torch is measured in the same run as the baseline, and the backends
+take turns (``rounds`` rounds of ``iterations / rounds`` runs each, the order rotating), so drift
+in a shared machine's load hits every backend alike and the ratios hold even when absolute times
+wander. Taking turns keeps every backend's process alive at once; on a 4 GB Jetson pass
+``rounds=1`` (one backend at a time, started and ended in turn).
 """
 
 from __future__ import annotations
 
+import math
 import multiprocessing as mp
 import time
-from dataclasses import asdict, dataclass
-from typing import Dict, List, Optional, Sequence
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -18,7 +22,7 @@ from ..errors import EngineError
 from .engine import load_engine
 from .preprocess import Preprocess
 
-__all__ = ["BenchRow", "benchmark", "format_table", "measure_preprocess"]
+__all__ = ["BenchRow", "benchmark", "benchmark_models", "format_table", "measure_preprocess"]
 
 
 @dataclass
@@ -49,39 +53,108 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def _measure(model: str, backend: str, device: str, batches: Sequence[int], iterations: int,
-             warmup: int) -> List[Dict]:
-    rows = []
+class _BackendProcess:
+    """One backend's engine in a spawned process, timing runs on request."""
+
+    def __init__(self, ctx, model: str, backend: str, device: str, label: Optional[str] = None) -> None:
+        self.backend, self.device = label or backend, device
+        self._conn, child = ctx.Pipe()
+        self._process = ctx.Process(target=_serve, args=(child, model, backend, device), daemon=True)
+        self._process.start()
+        reply = self._conn.recv()
+        self.error: Optional[str] = reply[1] if reply[0] == "error" else None
+        if self.error is None:
+            _, chosen, self.device = reply
+            self.backend = label or (f"auto->{chosen}" if backend == "auto" else chosen)
+        self.times: Dict[int, List[float]] = {}
+
+    def time_runs(self, batch: int, runs: int, warmup: int) -> None:
+        self._conn.send(("time", batch, runs, warmup))
+        self.times.setdefault(batch, []).extend(self._conn.recv())
+
+    def close(self) -> float:
+        """Ends the process; returns its peak resident memory (MB)."""
+        peak = 0.0
+        if self.error is None:
+            self._conn.send(("stop",))
+            peak = self._conn.recv()
+        self._process.join(timeout=30)
+        return peak
+
+    def rows(self, batches: Sequence[int], peak_mb: float) -> List[BenchRow]:
+        if self.error is not None:
+            return [BenchRow(self.backend, self.device, b, 0, 0, 0, 0, 0, 0, error=self.error) for b in batches]
+        rows = []
+        for batch in batches:
+            times = np.array(self.times[batch])
+            ms = times * 1e3
+            rows.append(BenchRow(self.backend, self.device, batch, float(np.percentile(ms, 50)),
+                                 float(np.percentile(ms, 95)), float(np.percentile(ms, 99)),
+                                 float(batch / times.mean()), peak_mb, len(times)))
+        return rows
+
+
+def _serve(conn, model: str, backend: str, device: str) -> None:
     try:
         engine = load_engine(model, backend=backend, device=device)
     except EngineError as err:
-        return [asdict(BenchRow(backend, device, b, 0, 0, 0, 0, 0, 0, error=str(err))) for b in batches]
+        conn.send(("error", str(err)))
+        return
+    conn.send(("ready", engine.backend, engine.device))
     crop = engine.metadata.preprocess.crop
     rng = np.random.default_rng(0)
-    for batch in batches:
-        x = rng.standard_normal((batch, 3, crop, crop)).astype(np.float32)
+    inputs: Dict[int, np.ndarray] = {}
+    while True:
+        request = conn.recv()
+        if request[0] == "stop":
+            conn.send(_peak_rss_mb())
+            return
+        _, batch, runs, warmup = request
+        x = inputs.setdefault(batch, rng.standard_normal((batch, 3, crop, crop)).astype(np.float32))
         for _ in range(warmup):
             engine.infer(x)
         times = []
-        for _ in range(iterations):
+        for _ in range(runs):
             start = time.perf_counter()
             engine.infer(x)
             times.append(time.perf_counter() - start)
-        ms = np.array(times) * 1e3
-        label = f"auto->{engine.backend}" if backend == "auto" else engine.backend
-        rows.append(asdict(BenchRow(label, engine.device, batch, float(np.percentile(ms, 50)),
-                                    float(np.percentile(ms, 95)), float(np.percentile(ms, 99)),
-                                    float(batch / np.mean(times)), _peak_rss_mb(), iterations)))
-    return rows
+        conn.send(times)
 
 
 def benchmark(model: str, backends: Sequence[str], batches: Sequence[int] = (1,), iterations: int = 50,
-              warmup: int = 5, device: str = "auto") -> List[BenchRow]:
+              warmup: int = 5, device: str = "auto", rounds: int = 5) -> List[BenchRow]:
+    """One model file on several backends; rows are named after the backend (``auto->`` its choice)."""
+    return benchmark_models([(model, backend, None) for backend in backends], batches, iterations, warmup, device,
+                            rounds)
+
+
+def benchmark_models(entries: Sequence[Tuple[str, str, Optional[str]]], batches: Sequence[int] = (1,),
+                     iterations: int = 50, warmup: int = 5, device: str = "auto", rounds: int = 5) -> List[BenchRow]:
+    """(model file, backend, row name or None) per entry, e.g. an fp32 and an INT8 file side by side.
+
+    Speed-ups are against the row named ``torch`` of the same batch size, where there is one.
+    """
     ctx = mp.get_context("spawn")
+    rounds = max(1, min(rounds, iterations))
+    runs = math.ceil(iterations / rounds)
     rows: List[BenchRow] = []
-    for backend in backends:
-        with ctx.Pool(1) as pool:
-            rows += [BenchRow(**r) for r in pool.apply(_measure, (model, backend, device, batches, iterations, warmup))]
+    if rounds == 1:  # one backend at a time: only one process (and its memory) alive at once
+        for model, backend, label in entries:
+            proc = _BackendProcess(ctx, model, backend, device, label)
+            if proc.error is None:
+                for batch in batches:
+                    proc.time_runs(batch, iterations, warmup)
+            rows += proc.rows(batches, proc.close())
+    else:
+        procs = [_BackendProcess(ctx, model, backend, device, label) for model, backend, label in entries]
+        live = [p for p in procs if p.error is None]
+        for r in range(rounds if live else 0):
+            shift = r % len(live)  # who goes first rotates
+            for proc in live[shift:] + live[:shift]:
+                for batch in batches:
+                    proc.time_runs(batch, runs, warmup if r == 0 else 1)  # 1: caches after another backend ran
+        for proc in procs:
+            rows += proc.rows(batches, proc.close())
     base = {r.batch: r.p50_ms for r in rows if r.backend == "torch" and r.error is None}
     for r in rows:
         if r.error is None and r.batch in base and r.p50_ms > 0:

@@ -18,6 +18,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch", type=int, nargs="+", default=[1])
     parser.add_argument("--iterations", type=int, default=50)
     parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="backends take turns over this many rounds (all their processes alive at once); "
+                             "1: one backend at a time, for a 4 GB Jetson")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
     parser.add_argument("--json", default=None, help="also write the JSON result here")
     parser.add_argument("--jtop", default=None, help="log jetson-stats to this CSV (+ PNG) while measuring")
@@ -29,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     if args.model.endswith(".onnx"):
         backends = [b for b in backends if b not in ("torch", "torchscript")]
     with JtopLogger(args.jtop) if args.jtop else _NoLog():
-        rows = benchmark(args.model, backends, args.batch, args.iterations, args.warmup, args.device)
+        rows = benchmark(args.model, backends, args.batch, args.iterations, args.warmup, args.device, args.rounds)
     spec = load_engine(args.model, backend="onnxruntime" if "onnxruntime" in available_backends() else "auto",
                        device="cpu").metadata.preprocess
     pre_ms = measure_preprocess(spec)

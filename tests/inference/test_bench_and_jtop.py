@@ -2,9 +2,12 @@ from __future__ import annotations
 
 import logging
 
-from pose_regressor_node.inference.bench import BenchRow, format_table, measure_preprocess
+import pytest
+
+from pose_regressor_node.inference.bench import BenchRow, benchmark, format_table, measure_preprocess
 from pose_regressor_node.jetson import JtopLogger, flatten_stats, jtop_available, plot_log
-from pose_regressor_node.metadata import PreprocessSpec
+from pose_regressor_node.metadata import ModelMetadata, PreprocessSpec
+from pose_regressor_node.model import build_model, save_checkpoint
 
 
 def test_table_has_ratio_and_unavailable_rows():
@@ -34,3 +37,21 @@ def test_jtop_stats_flatten_and_plot(tmp_path):
     assert row == {"CPU1": 35.0, "CPU2": 20.0, "GPU": 80.0, "Temp GPU": 41.5, "power_total_mW": 5120.0}
     rows = [dict(row, t_s=float(i)) for i in range(5)]
     assert plot_log(rows, tmp_path / "jtop.png").stat().st_size > 1000
+
+
+def test_benchmark_takes_turns_and_reports_unavailable_backends(tmp_path):
+    model = build_model("resnet18").eval()
+    path = tmp_path / "m.pt"
+    save_checkpoint(str(path), model, ModelMetadata(arch="resnet18", arch_options=model.options,
+                                                    preprocess=PreprocessSpec(resize=40, crop=32)))
+    for rounds in (3, 1):
+        rows = benchmark(str(path), ["torch", "onnxruntime", "no_such_backend"], [1, 2], iterations=6, warmup=1,
+                         device="cpu", rounds=rounds)
+        timed = [r for r in rows if r.error is None]
+        assert [(r.backend, r.batch) for r in timed] == [("torch", 1), ("torch", 2), ("onnxruntime", 1),
+                                                         ("onnxruntime", 2)]
+        assert all(r.iterations == 6 and 0 < r.p50_ms <= r.p99_ms and r.peak_rss_mb > 50 for r in timed)
+        assert all(r.speedup_vs_torch == pytest.approx(timed[r.batch - 1].p50_ms / r.p50_ms) for r in timed)
+        missing = [r for r in rows if r.error]
+        assert [(r.backend, r.batch) for r in missing] == [("no_such_backend", 1), ("no_such_backend", 2)]
+        assert all("unknown backend" in r.error for r in missing)

@@ -95,7 +95,6 @@ def array(stamp, *statuses: DiagnosticStatus) -> DiagnosticArray:
     return msg
 
 
-
 def publish(node: Any, publisher: Any, name: str, hardware_id: str, values: Dict[str, object],
             problems: Iterable[str] = (), stale: bool = False) -> None:
     """One status, named after the node, on ``publisher`` (/diagnostics), stamped with the node's clock."""

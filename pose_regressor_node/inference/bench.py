@@ -177,16 +177,15 @@ def measure_preprocess(spec, frames: int = 100, shape=(480, 640, 3)) -> float:
 
 
 def format_table(rows: Sequence[BenchRow]) -> str:
-    head = f"{'backend':<12} {'device':<22} {'batch':>5} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} " \
+    width = max([12] + [len(r.backend) for r in rows])
+    head = f"{'backend':<{width}} {'device':<22} {'batch':>5} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} " \
            f"{'frames/s':>9} {'peak MB':>8} {'vs torch':>8}"
     lines = [head, "-" * len(head)]
     for r in rows:
         if r.error:
-            lines.append(f"{r.backend:<12} unavailable: {r.error}")
+            lines.append(f"{r.backend:<{width}} unavailable: {r.error}")
             continue
         ratio = f"{r.speedup_vs_torch:.2f}x" if r.speedup_vs_torch else "-"
-        lines.append(f"{r.backend:<12} {r.device[:22]:<22} {r.batch:>5} {r.p50_ms:>8.2f} {r.p95_ms:>8.2f} "
+        lines.append(f"{r.backend:<{width}} {r.device[:22]:<22} {r.batch:>5} {r.p50_ms:>8.2f} {r.p95_ms:>8.2f} "
                      f"{r.p99_ms:>8.2f} {r.throughput_fps:>9.1f} {r.peak_rss_mb:>8.0f} {ratio:>8}")
     return "\n".join(lines)
-
-

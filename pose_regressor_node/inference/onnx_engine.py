@@ -10,7 +10,7 @@ import onnxruntime as ort
 
 from ..errors import EngineError
 from ..metadata import ModelMetadata
-from .export import METADATA_KEY
+from .export import METADATA_KEY, QUANTIZATION_KEY
 
 __all__ = ["OnnxEngine", "read_onnx_metadata"]
 
@@ -55,6 +55,8 @@ class OnnxEngine:
         self.metadata = read_onnx_metadata(self._session, path)
         provider = self._session.get_providers()[0]
         self.device = "cpu" if provider == "CPUExecutionProvider" else f"cuda ({provider})"
+        if QUANTIZATION_KEY in self._session.get_modelmeta().custom_metadata_map:
+            self.device += " (int8)"  # as TensorRT engines name their precision: logs and diagnostics show it
         self._input = self._session.get_inputs()[0].name
         self._outputs = [o.name for o in self._session.get_outputs()]
 

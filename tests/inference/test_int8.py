@@ -50,6 +50,7 @@ def test_int8_model_carries_metadata_runs_quantized_and_stays_near_fp32(scene, t
     assert ModelMetadata.from_json(props[METADATA_KEY]).preprocess.crop == 64
     assert json.loads(props[QUANTIZATION_KEY])["calibration_images"] == 16
     reference, quantized = (load_engine(str(p), device="cpu") for p in (fp32, int8))
+    assert (reference.device, quantized.device) == ("cpu", "cpu (int8)")  # what the node's diagnostics show
     batch = Preprocess(reference.metadata.preprocess).batch(held_out)
     (xyz, quat), (xyz_q, quat_q) = reference.infer(batch), quantized.infer(batch)
     spread = np.ptp(xyz, axis=0).max()

@@ -15,15 +15,35 @@ import json
 import tempfile
 import warnings
 from pathlib import Path
-from typing import Optional
+from typing import Dict, Mapping, Optional
 
 from ..errors import EngineError
+from ..metadata import ModelMetadata
 
-__all__ = ["export_onnx", "quantize_onnx", "export_tensorrt", "METADATA_KEY", "QUANTIZATION_KEY", "DEFAULT_OPSET"]
+__all__ = ["export_onnx", "quantize_onnx", "export_tensorrt", "onnx_props", "metadata_from_props", "METADATA_KEY",
+           "QUANTIZATION_KEY", "DEFAULT_OPSET"]
 
 METADATA_KEY = "pose_regressor_metadata"
 QUANTIZATION_KEY = "pose_regressor_quantization"
 DEFAULT_OPSET = 13
+
+
+def onnx_props(path: str) -> Dict[str, str]:
+    """An ONNX file's ``metadata_props`` as a dict."""
+    import onnx  # noqa: PLC0415
+
+    return {p.key: p.value for p in onnx.load(path, load_external_data=False).metadata_props}
+
+
+def metadata_from_props(props: Mapping[str, str], path: str) -> ModelMetadata:
+    """The ``ModelMetadata`` an exported file carries; EngineError naming the file if it has none."""
+    if METADATA_KEY not in props:
+        raise EngineError(f"{path} carries no '{METADATA_KEY}' metadata; export it with "
+                          "`python -m pose_regressor_node export CHECKPOINT --to onnx`")
+    try:
+        return ModelMetadata.from_dict(json.loads(props[METADATA_KEY]))
+    except (ValueError, KeyError) as err:
+        raise EngineError(f"{path}: malformed model metadata: {err}") from err
 
 
 def export_onnx(checkpoint: str, out: str, opset: int = DEFAULT_OPSET, dynamic_batch: bool = True) -> Path:
@@ -58,13 +78,10 @@ def quantize_onnx(fp32_onnx: str, out: str, calib_dir: str) -> Path:
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static  # noqa: PLC0415
     from onnxruntime.quantization.shape_inference import quant_pre_process  # noqa: PLC0415
 
-    from ..metadata import ModelMetadata  # noqa: PLC0415
     from .calibration import calibration_batches  # noqa: PLC0415
 
-    props = {p.key: p.value for p in onnx.load(fp32_onnx, load_external_data=False).metadata_props}
-    if METADATA_KEY not in props:
-        raise EngineError(f"{fp32_onnx} carries no model metadata; export it with pose_regressor_node export")
-    batches = calibration_batches(calib_dir, ModelMetadata.from_json(props[METADATA_KEY]).preprocess)
+    props = onnx_props(fp32_onnx)
+    batches = calibration_batches(calib_dir, metadata_from_props(props, fp32_onnx).preprocess)
 
     class Batches(CalibrationDataReader):
         def __init__(self) -> None:
@@ -113,7 +130,4 @@ def export_tensorrt(model: str, out: Optional[str] = None, fp16: bool = True, in
 
 def metadata_json(path: str) -> str:
     """The metadata an exported file carries (for the CLI's summary)."""
-    import onnx  # noqa: PLC0415
-
-    props = {p.key: p.value for p in onnx.load(path, load_external_data=False).metadata_props}
-    return json.dumps(json.loads(props.get(METADATA_KEY, "{}")), indent=2)
+    return json.dumps(json.loads(onnx_props(path).get(METADATA_KEY, "{}")), indent=2)

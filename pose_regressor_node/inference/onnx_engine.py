@@ -2,28 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from typing import List, Tuple
 
 import numpy as np
 import onnxruntime as ort
 
 from ..errors import EngineError
-from ..metadata import ModelMetadata
-from .export import METADATA_KEY, QUANTIZATION_KEY
+from .export import QUANTIZATION_KEY, metadata_from_props
 
-__all__ = ["OnnxEngine", "read_onnx_metadata"]
-
-
-def read_onnx_metadata(session: ort.InferenceSession, path: str) -> ModelMetadata:
-    props = session.get_modelmeta().custom_metadata_map
-    if METADATA_KEY not in props:
-        raise EngineError(f"{path} carries no '{METADATA_KEY}' metadata; export it with "
-                          "`python -m pose_regressor_node export CHECKPOINT --to onnx`")
-    try:
-        return ModelMetadata.from_dict(json.loads(props[METADATA_KEY]))
-    except (ValueError, KeyError) as err:
-        raise EngineError(f"{path}: malformed model metadata: {err}") from err
+__all__ = ["OnnxEngine"]
 
 
 def _providers(device: str) -> List[str]:
@@ -52,10 +39,11 @@ class OnnxEngine:
             raise
         except Exception as err:  # onnxruntime raises its own exception types for bad files
             raise EngineError(f"onnxruntime cannot load {path}: {err}") from err
-        self.metadata = read_onnx_metadata(self._session, path)
+        props = self._session.get_modelmeta().custom_metadata_map
+        self.metadata = metadata_from_props(props, path)
         provider = self._session.get_providers()[0]
         self.device = "cpu" if provider == "CPUExecutionProvider" else f"cuda ({provider})"
-        if QUANTIZATION_KEY in self._session.get_modelmeta().custom_metadata_map:
+        if QUANTIZATION_KEY in props:
             self.device += " (int8)"  # as TensorRT engines name their precision: logs and diagnostics show it
         self._input = self._session.get_inputs()[0].name
         self._outputs = [o.name for o in self._session.get_outputs()]

@@ -21,6 +21,7 @@ import tensorrt as trt  # noqa: E402 - this module is only imported where Tensor
 from ..errors import EngineError
 from ..metadata import ModelMetadata
 from .calibration import calibration_batches
+from .export import metadata_from_props, onnx_props
 
 __all__ = ["TensorRTEngine", "build_engine", "engine_cache_path", "EntropyCalibrator"]
 
@@ -75,23 +76,12 @@ class EntropyCalibrator(trt.IInt8EntropyCalibrator2):
         self._cache.write_bytes(bytes(cache))
 
 
-def _onnx_metadata(onnx_path: str) -> ModelMetadata:
-    import onnx  # noqa: PLC0415
-
-    from .export import METADATA_KEY  # noqa: PLC0415
-
-    props = {p.key: p.value for p in onnx.load(onnx_path, load_external_data=False).metadata_props}
-    if METADATA_KEY not in props:
-        raise EngineError(f"{onnx_path} carries no model metadata; export it with pose_regressor_node export")
-    return ModelMetadata.from_json(props[METADATA_KEY])
-
-
 def build_engine(onnx_path: str, fp16: bool = True, int8: bool = False, calib_dir: Optional[str] = None,
                  out: Optional[str] = None) -> Path:
     """Build (or reuse from the cache) an engine with a dynamic batch of 1..MAX_BATCH."""
     precision = "int8" if int8 else ("fp16" if fp16 else "fp32")
     path = Path(out) if out else engine_cache_path(onnx_path, precision)
-    metadata = _onnx_metadata(onnx_path)
+    metadata = metadata_from_props(onnx_props(onnx_path), onnx_path)
     if path.exists() and Path(str(path) + ".json").exists():
         return path
     builder = trt.Builder(_TRT_LOGGER)

@@ -121,6 +121,14 @@ def _serve(conn, model: str, backend: str, device: str) -> None:
         conn.send(times)
 
 
+def _take_turns(procs: List[_BackendProcess], batches: Sequence[int], rounds: int, runs: int, warmup: int) -> None:
+    for r in range(rounds if procs else 0):
+        shift = r % len(procs)  # who goes first rotates
+        for proc in procs[shift:] + procs[:shift]:
+            for batch in batches:
+                proc.time_runs(batch, runs, warmup if r == 0 else 1)  # 1: caches after another backend ran
+
+
 def benchmark(model: str, backends: Sequence[str], batches: Sequence[int] = (1,), iterations: int = 50,
               warmup: int = 5, device: str = "auto", rounds: int = 5) -> List[BenchRow]:
     """One model file on several backends; rows are named after the backend (``auto->`` its choice)."""
@@ -137,22 +145,14 @@ def benchmark_models(entries: Sequence[Tuple[str, str, Optional[str]]], batches:
     ctx = mp.get_context("spawn")
     rounds = max(1, min(rounds, iterations))
     runs = math.ceil(iterations / rounds)
-    rows: List[BenchRow] = []
     if rounds == 1:  # one backend at a time: only one process (and its memory) alive at once
-        for model, backend, label in entries:
-            proc = _BackendProcess(ctx, model, backend, device, label)
-            if proc.error is None:
-                for batch in batches:
-                    proc.time_runs(batch, iterations, warmup)
-            rows += proc.rows(batches, proc.close())
+        groups = [[entry] for entry in entries]
     else:
-        procs = [_BackendProcess(ctx, model, backend, device, label) for model, backend, label in entries]
-        live = [p for p in procs if p.error is None]
-        for r in range(rounds if live else 0):
-            shift = r % len(live)  # who goes first rotates
-            for proc in live[shift:] + live[:shift]:
-                for batch in batches:
-                    proc.time_runs(batch, runs, warmup if r == 0 else 1)  # 1: caches after another backend ran
+        groups = [list(entries)]
+    rows: List[BenchRow] = []
+    for group in groups:
+        procs = [_BackendProcess(ctx, model, backend, device, label) for model, backend, label in group]
+        _take_turns([p for p in procs if p.error is None], batches, rounds, runs, warmup)
         for proc in procs:
             rows += proc.rows(batches, proc.close())
     base = {r.batch: r.p50_ms for r in rows if r.backend == "torch" and r.error is None}

@@ -91,10 +91,8 @@ class PoseFuser:
     """``add_odometry``, ``add_pose``, ``state``, ``state_at``, ``reset``, ``configure``, ``stats``."""
 
     def __init__(self, config: FusionConfig = FusionConfig()) -> None:
-        self.config = config
-        self.model = PlanarModel() if config.two_d_mode else SpatialModel()
-        self.kf = KalmanFilter(dim_x=self.model.dim, dim_z=self.model.dim)
-        self._gate = float(chi2.ppf(config.gate_probability, self.model.dim))
+        self._use_model(config.two_d_mode)
+        self._apply(config)
         self._events: List[_Event] = []
         self._keys: List[Tuple[int, int, Tuple[float, ...]]] = []  # the events' sort keys, for bisect
         self._snapshots: List[_Cursor] = []
@@ -106,10 +104,15 @@ class PoseFuser:
     def configure(self, config: FusionConfig) -> None:
         """Apply new parameters to future events; switching 2-D/3-D mode resets the filter."""
         if config.two_d_mode != self.config.two_d_mode:
-            self.config = config
-            self.model = PlanarModel() if config.two_d_mode else SpatialModel()
-            self.kf = KalmanFilter(dim_x=self.model.dim, dim_z=self.model.dim)
+            self._use_model(config.two_d_mode)
             self.reset()
+        self._apply(config)
+
+    def _use_model(self, two_d_mode: bool) -> None:
+        self.model = PlanarModel() if two_d_mode else SpatialModel()
+        self.kf = KalmanFilter(dim_x=self.model.dim, dim_z=self.model.dim)
+
+    def _apply(self, config: FusionConfig) -> None:
         self.config = config
         self._gate = float(chi2.ppf(config.gate_probability, self.model.dim))
 

@@ -19,6 +19,7 @@ from .measurements import OdometrySample, PoseEstimate
 __all__ = [
     "MessageFactory",
     "rclpy_factory",
+    "rclpy_message_class",
     "rosbags_typestore",
     "stamp_ns_of",
     "time_to_ns",
@@ -138,14 +139,15 @@ class MessageFactory:
         return self._t("tf2_msgs/msg/TFMessage")(transforms=[self.transform_stamped(*t) for t in transforms])
 
 
-def _rclpy_resolve(name: str) -> Any:
+def rclpy_message_class(name: str) -> Any:
+    """``pkg/msg/Name`` -> the rclpy message class (imported on first use)."""
     package, _, message = name.split("/")
     return getattr(importlib.import_module(f"{package}.msg"), message)
 
 
 def rclpy_factory() -> MessageFactory:
     """Factory over the rclpy message classes (imported on first use)."""
-    return MessageFactory(_rclpy_resolve)
+    return MessageFactory(rclpy_message_class)
 
 
 @functools.lru_cache(maxsize=None)

@@ -7,7 +7,6 @@ and fused poses the nodes publish, for scoring with the same metrics as offline 
 
 from __future__ import annotations
 
-import importlib
 import threading
 import time
 from pathlib import Path
@@ -26,15 +25,10 @@ from tqdm import tqdm
 from ..bags import TYPESTORE
 from ..errors import BagError
 from ..geometry import Pose
-from ..messages import pose_from_msg, rclpy_factory, stamp_ns_of
+from ..messages import pose_from_msg, rclpy_factory, rclpy_message_class, stamp_ns_of
 from .trajectory import Trajectory
 
 __all__ = ["BagPlayer", "play_and_record"]
-
-
-def _msg_class(msgtype: str):
-    package, _, name = msgtype.split("/")
-    return getattr(importlib.import_module(f"{package}.msg"), name)
 
 
 class BagPlayer(Node):
@@ -58,7 +52,7 @@ class BagPlayer(Node):
     def publishers_for(self, connections) -> None:
         for c in connections:
             if c.topic not in self._pubs:
-                self._pubs[c.topic] = self.create_publisher(_msg_class(c.msgtype), c.topic, 50)
+                self._pubs[c.topic] = self.create_publisher(rclpy_message_class(c.msgtype), c.topic, 50)
 
     def wait_for_subscribers(self, topics: List[str], timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Mapping, Optional, Tuple
 
 from ..errors import ParameterError
 
@@ -63,6 +63,19 @@ class FusionConfig:
             problems.append(f"time_jump_s ({self.time_jump_s}) must exceed history_s ({self.history_s})")
         if problems:
             raise ParameterError("; ".join(problems))
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> FusionConfig:
+        """From node parameters (or their YAML): fields not given keep their defaults; a
+        ``measurement_std_*`` of 0 means no override (a ROS parameter cannot be None)."""
+        kwargs = {}
+        for f in fields(cls):
+            if f.name in params:
+                value = params[f.name]
+                if f.name.startswith("measurement_std_"):
+                    value = float(value) if value and float(value) > 0 else None
+                kwargs[f.name] = value
+        return cls(**kwargs)
 
     def updated(self, **changes: Any) -> FusionConfig:
         """A validated copy with ``changes`` applied (raises ParameterError, leaving self untouched)."""

@@ -15,11 +15,16 @@ from ..measurements import PoseEstimate
 from .engine import Engine
 from .preprocess import Preprocess
 
-__all__ = ["FrameRegressor", "pose_covariance", "DEFAULT_POSITION_STD", "DEFAULT_ORIENTATION_STD"]
+__all__ = ["FrameRegressor", "pose_covariance", "DEFAULT_POSITION_STD", "DEFAULT_ORIENTATION_STD",
+           "DEFAULT_EXTRINSIC_XYZ", "DEFAULT_EXTRINSIC_RPY"]
 
 # Published uncertainty of a regressed pose; the demo model's values, chosen on its validation drive.
 DEFAULT_POSITION_STD = 0.4  # m
 DEFAULT_ORIENTATION_STD = 0.12  # rad
+# Camera optical frame in base_link where neither /tf_static nor the parameters say: the demo car's
+# camera, 10 cm ahead and 15 cm up, looking forward (z forward, x right, y down).
+DEFAULT_EXTRINSIC_XYZ = (0.10, 0.0, 0.15)  # m
+DEFAULT_EXTRINSIC_RPY = (-1.5707963267948966, 0.0, -1.5707963267948966)  # rad
 
 
 def pose_covariance(position_std: float, orientation_std: float) -> np.ndarray:

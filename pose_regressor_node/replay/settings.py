@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import fields
 from pathlib import Path
 from typing import Any, Dict, Optional
 
@@ -11,7 +10,12 @@ import yaml
 from ..errors import ParameterError
 from ..fusion import FusionConfig
 from ..geometry import Pose, quat_from_euler
-from ..inference.frame_regressor import DEFAULT_ORIENTATION_STD, DEFAULT_POSITION_STD
+from ..inference.frame_regressor import (
+    DEFAULT_EXTRINSIC_RPY,
+    DEFAULT_EXTRINSIC_XYZ,
+    DEFAULT_ORIENTATION_STD,
+    DEFAULT_POSITION_STD,
+)
 
 __all__ = ["NodeSettings", "load_settings", "DEFAULT_PARAMS_FILE"]
 
@@ -33,19 +37,12 @@ class NodeSettings:
 
     @property
     def extrinsic(self) -> Pose:
-        xyz = self.regressor.get("extrinsic_xyz", [0.10, 0.0, 0.15])
-        rpy = self.regressor.get("extrinsic_rpy", [-1.5707963267948966, 0.0, -1.5707963267948966])
+        xyz = self.regressor.get("extrinsic_xyz", list(DEFAULT_EXTRINSIC_XYZ))
+        rpy = self.regressor.get("extrinsic_rpy", list(DEFAULT_EXTRINSIC_RPY))
         return Pose(xyz, quat_from_euler(*rpy))
 
     def fusion_config(self) -> FusionConfig:
-        kwargs = {}
-        for f in fields(FusionConfig):
-            if f.name in self.fusion:
-                value = self.fusion[f.name]
-                if f.name.startswith("measurement_std_"):
-                    value = float(value) if value and float(value) > 0 else None
-                kwargs[f.name] = value
-        return FusionConfig(**kwargs)
+        return FusionConfig.from_params(self.fusion)
 
 
 def load_settings(path: Optional[Path] = None) -> NodeSettings:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import fields
-from typing import Any, Dict, List, Optional
+from typing import Any, List, Optional
 
 import numpy as np
 import rclpy
@@ -71,22 +71,12 @@ PARAMS = _fusion_params() + [
 ]
 
 
-def config_from(p: Dict[str, Any]) -> FusionConfig:
-    kwargs = {}
-    for f in fields(FusionConfig):
-        value = p[f.name]
-        if f.name.startswith("measurement_std_"):
-            value = float(value) if value and value > 0 else None
-        kwargs[f.name] = value
-    return FusionConfig(**kwargs)
-
-
 class FusionNode(Node):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__("fusion_node", **kwargs)
         declare_all(self, PARAMS)
         self.p = values(self, PARAMS)
-        self.fuser = PoseFuser(config_from(self.p))
+        self.fuser = PoseFuser(FusionConfig.from_params(self.p))
         self.factory = rclpy_factory()
         self.counts: Counter = Counter()
         self.problems = diagnostics.ProblemLog(self.get_logger(), self.counts)
@@ -124,7 +114,7 @@ class FusionNode(Node):
         new = dict(self.p)
         new.update({param.name: param.value for param in params})
         try:
-            config = config_from(new)
+            config = FusionConfig.from_params(new)
             if len(list(new["initial_pose"])) != 3:
                 raise ParameterError("initial_pose needs 3 numbers: x, y, yaw")
         except (ParameterError, TypeError, ValueError) as err:

@@ -34,7 +34,14 @@ from ..errors import PoseRegressorError
 from ..geometry import Pose, quat_from_euler
 from ..inference.decode import IMAGE_TYPES, ImageDecodeError, decode_image, deserialize_image
 from ..inference.engine import importable, load_engine
-from ..inference.frame_regressor import DEFAULT_ORIENTATION_STD, DEFAULT_POSITION_STD, FrameRegressor, pose_covariance
+from ..inference.frame_regressor import (
+    DEFAULT_EXTRINSIC_RPY,
+    DEFAULT_EXTRINSIC_XYZ,
+    DEFAULT_ORIENTATION_STD,
+    DEFAULT_POSITION_STD,
+    FrameRegressor,
+    pose_covariance,
+)
 from ..messages import rclpy_factory, stamp_ns_of
 from . import diagnostics
 from .model_path import default_model_path
@@ -54,8 +61,8 @@ PARAMS = [
     Param("map_frame", "map", "frame of the published poses"),
     Param("base_frame", "base_link", "robot frame whose pose is published"),
     Param("use_tf_extrinsic", True, "take base_frame -> camera frame from /tf_static when tf2_ros is available"),
-    Param("extrinsic_xyz", [0.10, 0.0, 0.15], "camera optical frame origin in base_frame (m), if not from TF"),
-    Param("extrinsic_rpy", [-1.5707963267948966, 0.0, -1.5707963267948966],
+    Param("extrinsic_xyz", list(DEFAULT_EXTRINSIC_XYZ), "camera optical frame origin in base_frame (m), if not from TF"),
+    Param("extrinsic_rpy", list(DEFAULT_EXTRINSIC_RPY),
           "camera optical frame orientation in base_frame (roll, pitch, yaw, rad), if not from TF"),
     Param("position_std", DEFAULT_POSITION_STD, "published position standard deviation (m)", (1e-4, 100.0)),
     Param("orientation_std", DEFAULT_ORIENTATION_STD, "published orientation standard deviation (rad)", (1e-5, 3.2)),

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from pose_regressor_node.fusion import FusionConfig
 from pose_regressor_node.ros import fusion_node, regressor_node
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -16,8 +17,8 @@ def test_config_file_sets_only_declared_parameters():
     for node, params in (("regressor_node", regressor_node.PARAMS), ("fusion_node", fusion_node.PARAMS)):
         declared = {p.name for p in params}
         assert set(config[node]["ros__parameters"]) <= declared, node
-    fusion = fusion_node.config_from({**{p.name: p.default for p in fusion_node.PARAMS},
-                                      **config["fusion_node"]["ros__parameters"]})
+    fusion = FusionConfig.from_params({**{p.name: p.default for p in fusion_node.PARAMS},
+                                       **config["fusion_node"]["ros__parameters"]})
     assert fusion.two_d_mode
 
 

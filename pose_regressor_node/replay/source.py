@@ -10,11 +10,11 @@ from typing import Any, Iterator, List, Optional, Tuple
 from ..bags import BagReader, find_topic
 from ..errors import BagError
 from ..geometry import Pose
+from ..inference.decode import IMAGE_TYPES
 from ..messages import odometry_from_msg, pose_from_msg, stamp_ns_of
 
 __all__ = ["BagTopics", "choose_topics", "ReplaySource", "IMAGE_TYPES", "ODOM_TYPE", "TRUTH_TYPES"]
 
-IMAGE_TYPES = ("sensor_msgs/msg/Image", "sensor_msgs/msg/CompressedImage")
 ODOM_TYPE = "nav_msgs/msg/Odometry"
 TRUTH_TYPES = ("geometry_msgs/msg/PoseStamped", "geometry_msgs/msg/PoseWithCovarianceStamped")
 

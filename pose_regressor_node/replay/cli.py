@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .pipeline import ReplayOptions, replay
+from .pipeline import replay
 from .report import table_markdown, write_outputs
 from .settings import DEFAULT_PARAMS_FILE, load_settings
 
@@ -30,11 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     settings = load_settings(args.params)
-    options = ReplayOptions(backend=args.backend, device=args.device, batch=args.batch, latency_s=args.latency,
-                            max_diff_s=args.max_diff, fusion=settings.fusion_config(),
-                            default_extrinsic=settings.extrinsic, position_std=settings.position_std,
-                            orientation_std=settings.orientation_std, image_topic=args.image_topic,
-                            odom_topic=args.odom_topic, truth_topic=args.truth_topic)
+    options = settings.replay_options(backend=args.backend, device=args.device, batch=args.batch,
+                                      latency_s=args.latency, max_diff_s=args.max_diff, image_topic=args.image_topic,
+                                      odom_topic=args.odom_topic, truth_topic=args.truth_topic)
     result = replay(args.bag, args.model, options)
     for note in result.notes:
         print(note)

@@ -26,7 +26,7 @@ import numpy as np
 from ..errors import PoseRegressorError
 from ..inference.engine import importable
 from .metrics import evaluate
-from .pipeline import ReplayOptions, ReplayResult, replay
+from .pipeline import ReplayResult, replay
 from .report import table_markdown, write_outputs
 from .settings import DEFAULT_PARAMS_FILE, load_settings
 
@@ -112,8 +112,7 @@ def run(args: argparse.Namespace) -> int:
     out = args.out
     bag = _ensure_bag(out, args.duration)
     settings = load_settings(args.params)
-    options = ReplayOptions(backend=args.backend, fusion=settings.fusion_config(), default_extrinsic=settings.extrinsic,
-                            position_std=settings.position_std, orientation_std=settings.orientation_std)
+    options = settings.replay_options(backend=args.backend)
     print("offline replay of the demo bag (same objects, simulated latency)")
     offline = replay(bag, str(args.model), options)
     offline_files = write_outputs(offline, out / "offline", title="Offline replay of the demo bag")

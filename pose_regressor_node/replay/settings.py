@@ -16,6 +16,7 @@ from ..inference.frame_regressor import (
     DEFAULT_ORIENTATION_STD,
     DEFAULT_POSITION_STD,
 )
+from .pipeline import ReplayOptions
 
 __all__ = ["NodeSettings", "load_settings", "DEFAULT_PARAMS_FILE"]
 
@@ -43,6 +44,11 @@ class NodeSettings:
 
     def fusion_config(self) -> FusionConfig:
         return FusionConfig.from_params(self.fusion)
+
+    def replay_options(self, **options: Any) -> ReplayOptions:
+        """Replay set up as the nodes are (filter, extrinsic fallback, pose covariance), plus ``options``."""
+        return ReplayOptions(fusion=self.fusion_config(), default_extrinsic=self.extrinsic,
+                             position_std=self.position_std, orientation_std=self.orientation_std, **options)
 
 
 def load_settings(path: Optional[Path] = None) -> NodeSettings:

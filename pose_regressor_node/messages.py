@@ -24,6 +24,7 @@ __all__ = [
     "stamp_ns_of",
     "time_to_ns",
     "pose_from_msg",
+    "stamped_pose_from_msg",
     "pose_estimate_from_msg",
     "odometry_from_msg",
     "transform_to_pose",
@@ -44,6 +45,12 @@ def pose_from_msg(msg: Any) -> Pose:
     """geometry_msgs/Pose -> Pose; ValueError on NaN or a non-unit quaternion."""
     o = msg.orientation
     return Pose.checked([msg.position.x, msg.position.y, msg.position.z], [o.w, o.x, o.y, o.z])
+
+
+def stamped_pose_from_msg(msg: Any) -> Pose:
+    """The pose in a PoseStamped, PoseWithCovarianceStamped or Odometry message."""
+    pose = msg.pose
+    return pose_from_msg(pose.pose if hasattr(pose, "pose") else pose)
 
 
 def covariance_from_msg(values: Sequence[float]) -> np.ndarray:

@@ -18,14 +18,13 @@ import cv2
 from ..bags import BagReader, find_topic
 from ..errors import BagError
 from ..geometry import Pose
-from ..inference.decode import ImageDecodeError, decode_image
-from ..messages import pose_from_msg, stamp_ns_of, transform_to_pose
+from ..inference.decode import IMAGE_TYPES, ImageDecodeError, decode_image
+from ..messages import stamp_ns_of, stamped_pose_from_msg, transform_to_pose
 from .folder import write_folder_split
 from .samples import Sample
 
 __all__ = ["ExtractReport", "extract_dataset", "IMAGE_TYPES", "POSE_TYPES", "associate"]
 
-IMAGE_TYPES = ("sensor_msgs/msg/Image", "sensor_msgs/msg/CompressedImage")
 POSE_TYPES = ("geometry_msgs/msg/PoseStamped", "geometry_msgs/msg/PoseWithCovarianceStamped",
               "nav_msgs/msg/Odometry")
 
@@ -39,11 +38,6 @@ class ExtractReport:
     unmatched: int
     undecodable: int
     path: Path
-
-
-def _msg_pose(msg) -> Pose:
-    pose = msg.pose
-    return pose_from_msg(pose.pose if hasattr(pose, "pose") else pose)
 
 
 def associate(stamps: List[int], stamp: int, max_diff_ns: int) -> Optional[int]:
@@ -68,7 +62,7 @@ def extract_dataset(bag: Path, out: Path, split: str = "train", image_topic: Opt
             if pose_topic is None:
                 raise BagError(f"{bag} has no ground-truth pose topic ({', '.join(POSE_TYPES)}); "
                                "pass --pose-topic or --tf PARENT CHILD")
-            truth = [(stamp_ns_of(m), _msg_pose(m)) for _, _, m in reader.messages([pose_topic])]
+            truth = [(stamp_ns_of(m), stamped_pose_from_msg(m)) for _, _, m in reader.messages([pose_topic])]
             source = pose_topic
             robot_frame = None
         else:

@@ -11,7 +11,7 @@ from ..bags import BagReader, find_topic
 from ..errors import BagError
 from ..geometry import Pose
 from ..inference.decode import IMAGE_TYPES
-from ..messages import odometry_from_msg, pose_from_msg, stamp_ns_of
+from ..messages import odometry_from_msg, stamp_ns_of, stamped_pose_from_msg
 
 __all__ = ["BagTopics", "choose_topics", "ReplaySource", "IMAGE_TYPES", "ODOM_TYPE", "TRUTH_TYPES"]
 
@@ -77,7 +77,6 @@ class ReplaySource:
                 except ValueError:
                     yield "bad_odometry", msg
             else:
-                pose = msg.pose.pose if hasattr(msg.pose, "pose") else msg.pose
-                yield "truth", (stamp_ns_of(msg), pose_from_msg(pose))
+                yield "truth", (stamp_ns_of(msg), stamped_pose_from_msg(msg))
 
 

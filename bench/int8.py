@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 
 from pose_regressor_node.data import load_samples
-from pose_regressor_node.geometry import rotation_error_deg, translation_error
+from pose_regressor_node.geometry import rotation_error_deg, summarize_errors, translation_error
 from pose_regressor_node.inference.bench import benchmark_models
 from pose_regressor_node.inference.engine import load_engine
 from pose_regressor_node.inference.export import export_onnx, quantize_onnx
@@ -71,8 +71,9 @@ def accuracy(checkpoint: str, calib: str, dataroot: str, tmp: Path) -> dict:
         predictions[name] = (xyz, quat)
         t_err = translation_error(xyz, np.array([s.pose.position for s in samples]))
         r_err = rotation_error_deg(quat, np.array([s.pose.quaternion for s in samples]))
-        result[name] = {"median_m": round(float(np.median(t_err)), 4), "median_deg": round(float(np.median(r_err)), 3),
-                        "mean_m": round(float(np.mean(t_err)), 4), "mean_deg": round(float(np.mean(r_err)), 3)}
+        errors = summarize_errors(t_err, r_err)
+        result[name] = {"median_m": round(errors.median_m, 4), "median_deg": round(errors.median_deg, 3),
+                        "mean_m": round(errors.mean_m, 4), "mean_deg": round(errors.mean_deg, 3)}
     shift = translation_error(predictions["int8"][0], predictions["fp32"][0])
     turn = rotation_error_deg(predictions["int8"][1], predictions["fp32"][1])
     result["int8_vs_fp32"] = {"median_m": round(float(np.median(shift)), 4),

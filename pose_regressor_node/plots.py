@@ -11,7 +11,15 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-__all__ = ["plot_error_cdf", "plot_top_view", "plot_error_over_time"]
+__all__ = ["plot_error_cdf", "plot_top_view", "plot_error_over_time", "save_figure", "plt"]
+
+
+def save_figure(fig, path: Path) -> Path:
+    """Every plot's last step: lay out, write the PNG, free the figure (pyplot keeps it otherwise)."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
 
 
 def plot_error_cdf(errors: Mapping[str, np.ndarray], path: Path, unit: str = "m", title: str = "") -> Path:
@@ -26,10 +34,7 @@ def plot_error_cdf(errors: Mapping[str, np.ndarray], path: Path, unit: str = "m"
     ax.grid(alpha=0.3)
     ax.legend()
     ax.set_title(title or f"cumulative error distribution ({unit})")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def plot_top_view(paths: Mapping[str, np.ndarray], path: Path, title: str = "top view (map frame)",
@@ -48,10 +53,7 @@ def plot_top_view(paths: Mapping[str, np.ndarray], path: Path, title: str = "top
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     ax.set_title(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def plot_error_over_time(times_s: Mapping[str, np.ndarray], errors: Mapping[str, np.ndarray], path: Path,
@@ -63,7 +65,4 @@ def plot_error_over_time(times_s: Mapping[str, np.ndarray], errors: Mapping[str,
     ax.set_ylabel(f"error ({unit})")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

@@ -83,10 +83,7 @@ class JtopLogger:
 
 def plot_log(rows: List[Dict[str, float]], path: Path) -> Path:
     """Load, temperatures and power over time, one panel each."""
-    import matplotlib  # noqa: PLC0415
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # noqa: PLC0415
+    from ..plots import plt, save_figure  # noqa: PLC0415 - matplotlib only when a log is plotted
 
     t = [r.get("t_s", 0.0) for r in rows]
     groups = {
@@ -104,7 +101,4 @@ def plot_log(rows: List[Dict[str, float]], path: Path) -> Path:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, ncol=4)
     axes[-1].set_xlabel("time (s)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..cli_args import positive_float, positive_int
 from .extract import extract_dataset
 
 
@@ -15,8 +16,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--image-topic", default=None, help="default: the first Image/CompressedImage topic")
     parser.add_argument("--pose-topic", default=None, help="ground truth topic (PoseStamped, ...WithCovariance, Odometry)")
     parser.add_argument("--tf", nargs=2, metavar=("PARENT", "CHILD"), default=None, help="ground truth from /tf instead")
-    parser.add_argument("--max-diff", type=float, default=0.02, help="max stamp difference image<->pose, seconds")
-    parser.add_argument("--every", type=int, default=1, help="keep every N-th frame")
+    parser.add_argument("--max-diff", type=positive_float, default=0.02, help="max stamp difference image<->pose, seconds")
+    parser.add_argument("--every", type=positive_int, default=1, help="keep every N-th frame")
     parser.add_argument("--append", action="store_true", help="append to an existing split file")
 
 

@@ -2,7 +2,7 @@
 
 A process per backend makes peak memory (VmHWM) comparable and keeps one backend's thread pools
 from slowing another. Eager torch is measured in the same run as the baseline, and the backends
-take turns (``rounds`` rounds of ``iterations / rounds`` runs each, the order rotating), so drift
+take turns (``iterations`` runs split over ``rounds`` rounds, the order rotating), so drift
 in a shared machine's load hits every backend alike and the ratios hold even when absolute times
 wander. Taking turns keeps every backend's process alive at once; on a 4 GB Jetson pass
 ``rounds=1`` (one backend at a time, started and ended in turn).
@@ -10,7 +10,6 @@ wander. Taking turns keeps every backend's process alive at once; on a 4 GB Jets
 
 from __future__ import annotations
 
-import math
 import multiprocessing as mp
 import time
 from dataclasses import dataclass
@@ -121,8 +120,16 @@ def _serve(conn, model: str, backend: str, device: str) -> None:
         conn.send(times)
 
 
-def _take_turns(procs: List[_BackendProcess], batches: Sequence[int], rounds: int, runs: int, warmup: int) -> None:
-    for r in range(rounds if procs else 0):
+def _runs_per_round(iterations: int, rounds: int) -> List[int]:
+    """``iterations`` split over the rounds, the first rounds taking the remainder: exactly as many runs as asked."""
+    rounds = max(1, min(rounds, iterations))
+    share, extra = divmod(iterations, rounds)
+    return [share + (1 if r < extra else 0) for r in range(rounds)]
+
+
+def _take_turns(procs: List[_BackendProcess], batches: Sequence[int], runs_per_round: Sequence[int],
+                warmup: int) -> None:
+    for r, runs in enumerate(runs_per_round if procs else []):
         shift = r % len(procs)  # who goes first rotates
         for proc in procs[shift:] + procs[:shift]:
             for batch in batches:
@@ -143,16 +150,15 @@ def benchmark_models(entries: Sequence[Tuple[str, str, Optional[str]]], batches:
     Speed-ups are against the row named ``torch`` of the same batch size, where there is one.
     """
     ctx = mp.get_context("spawn")
-    rounds = max(1, min(rounds, iterations))
-    runs = math.ceil(iterations / rounds)
-    if rounds == 1:  # one backend at a time: only one process (and its memory) alive at once
+    runs_per_round = _runs_per_round(iterations, rounds)
+    if len(runs_per_round) == 1:  # one backend at a time: only one process (and its memory) alive at once
         groups = [[entry] for entry in entries]
     else:
         groups = [list(entries)]
     rows: List[BenchRow] = []
     for group in groups:
         procs = [_BackendProcess(ctx, model, backend, device, label) for model, backend, label in group]
-        _take_turns([p for p in procs if p.error is None], batches, rounds, runs, warmup)
+        _take_turns([p for p in procs if p.error is None], batches, runs_per_round, warmup)
         for proc in procs:
             rows += proc.rows(batches, proc.close())
     base = {r.batch: r.p50_ms for r in rows if r.backend == "torch" and r.error is None}

@@ -6,6 +6,7 @@ import argparse
 import json
 from dataclasses import asdict
 
+from ..cli_args import non_negative_int, positive_int
 from ..jetson import JtopLogger
 from .bench import benchmark, format_table, measure_preprocess
 from .engine import available_backends, load_engine
@@ -15,10 +16,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", help=".pt checkpoint, .onnx or .engine")
     parser.add_argument("--backend", nargs="+", default=None,
                         help="backends to measure (default: every one installed, plus auto)")
-    parser.add_argument("--batch", type=int, nargs="+", default=[1])
-    parser.add_argument("--iterations", type=int, default=50)
-    parser.add_argument("--warmup", type=int, default=5)
-    parser.add_argument("--rounds", type=int, default=5,
+    parser.add_argument("--batch", type=positive_int, nargs="+", default=[1])
+    parser.add_argument("--iterations", type=positive_int, default=50)
+    parser.add_argument("--warmup", type=non_negative_int, default=5)
+    parser.add_argument("--rounds", type=positive_int, default=5,
                         help="backends take turns over this many rounds (all their processes alive at once); "
                              "1: one backend at a time, for a 4 GB Jetson")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda")

@@ -58,10 +58,15 @@ def export_onnx(checkpoint: str, out: str, opset: int = DEFAULT_OPSET, dynamic_b
     axes = {"image": {0: "batch"}, "xyz": {0: "batch"}, "quat": {0: "batch"}} if dynamic_batch else None
     out_path = Path(out)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the TorchScript exporter announces its deprecation
-        torch.onnx.export(ckpt.model.eval(), (example,), str(out_path), input_names=["image"],
-                          output_names=["xyz", "quat"], dynamic_axes=axes, opset_version=opset, dynamo=False)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the TorchScript exporter announces its deprecation
+            torch.onnx.export(ckpt.model.eval(), (example,), str(out_path), input_names=["image"],
+                              output_names=["xyz", "quat"], dynamic_axes=axes, opset_version=opset, dynamo=False)
+    except (torch.onnx.OnnxExporterError, RuntimeError) as err:  # an opset torch or the model cannot be written at
+        out_path.unlink(missing_ok=True)
+        raise EngineError(f"torch cannot export {checkpoint} at ONNX opset {opset} ({err}); use --opset "
+                          f"{DEFAULT_OPSET}, the default, which TensorRT on JetPack 4.6 reads") from err
     model = onnx.load(str(out_path))
     entry = model.metadata_props.add()
     entry.key, entry.value = METADATA_KEY, ckpt.metadata.to_json()

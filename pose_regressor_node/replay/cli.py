@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..cli_args import non_negative_float, positive_float, positive_int
 from .pipeline import replay
 from .report import table_markdown, write_outputs
 from .settings import DEFAULT_PARAMS_FILE, load_settings
@@ -18,10 +19,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="node parameters (the same file the robot uses)")
     parser.add_argument("--backend", default="auto")
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--batch", type=int, default=16, help="frames per inference batch")
-    parser.add_argument("--latency", type=float, default=None,
+    parser.add_argument("--batch", type=positive_int, default=16, help="frames per inference batch")
+    parser.add_argument("--latency", type=non_negative_float, default=None,
                         help="simulated inference latency in s (default: measured on this machine)")
-    parser.add_argument("--max-diff", type=float, default=0.02, help="max stamp difference for association, s")
+    parser.add_argument("--max-diff", type=positive_float, default=0.02, help="max stamp difference for association, s")
     parser.add_argument("--image-topic", default=None)
     parser.add_argument("--odom-topic", default=None)
     parser.add_argument("--truth-topic", default=None)

@@ -23,6 +23,7 @@ from typing import Dict, List
 
 import numpy as np
 
+from ..cli_args import positive_float
 from ..errors import PoseRegressorError
 from ..inference.engine import importable
 from .metrics import evaluate
@@ -38,8 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "demo_out", help="bag, reports and plots go here")
     parser.add_argument("--model", type=Path, default=DEMO_MODEL)
     parser.add_argument("--params", type=Path, default=DEFAULT_PARAMS_FILE)
-    parser.add_argument("--duration", type=float, default=60.0, help="seconds of the demo drive")
-    parser.add_argument("--rate", type=float, default=1.0, help="playback speed (1 = real time)")
+    parser.add_argument("--duration", type=positive_float, default=60.0, help="seconds of the demo drive")
+    parser.add_argument("--rate", type=positive_float, default=1.0, help="playback speed (1 = real time)")
     parser.add_argument("--backend", default="auto")
 
 

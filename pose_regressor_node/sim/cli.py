@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..cli_args import positive_float
 from ..errors import ParameterError
 from .drive import SPLITS, simulate_drive, split_drives
 from .renderer import Renderer
@@ -20,8 +21,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--split", choices=list(SPLITS), default=None,
                         help="7scenes: only this split (default: all); rosbag2: the split whose first drive to write")
     parser.add_argument("--drive", default=None, help="rosbag2: drive KIND:SEED instead of a split, e.g. loop:7")
-    parser.add_argument("--duration", type=float, default=60.0, help="seconds per drive")
-    parser.add_argument("--camera-rate", type=float, default=10.0, help="camera frames per second")
+    parser.add_argument("--duration", type=positive_float, default=60.0, help="seconds per drive")
+    parser.add_argument("--camera-rate", type=positive_float, default=10.0, help="camera frames per second")
     parser.add_argument("--storage", choices=["sqlite3", "mcap"], default="sqlite3", help="rosbag2 storage plugin")
     parser.add_argument("--compressed", action="store_true", help="rosbag2: JPEG CompressedImage instead of Image")
     parser.add_argument("--ideal", action="store_true", help="no exposure drift, blur or sensor noise")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..cli_args import non_negative_int, positive_int
 from .report import evaluate_checkpoint
 
 
@@ -14,8 +15,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset", default="7scenes", choices=["7scenes", "cambridge", "folder"])
     parser.add_argument("--out", type=Path, default=Path("runs/test"), help="where CSV, JSON and PNGs go")
     parser.add_argument("--device", "--gpu", dest="device", default="auto")
-    parser.add_argument("--batchSize", dest="batch_size", type=int, default=32)
-    parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--batchSize", dest="batch_size", type=positive_int, default=32)
+    parser.add_argument("--workers", type=non_negative_int, default=None)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -6,6 +6,7 @@ import argparse
 from dataclasses import asdict, dataclass
 from typing import Any, Dict, Optional, Tuple
 
+from ..cli_args import int_between, non_negative_float, non_negative_int, positive_float, positive_int
 from ..errors import ParameterError
 from ..model import ARCHITECTURES
 
@@ -78,34 +79,34 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset", default="7scenes", choices=["7scenes", "cambridge", "folder"])
     parser.add_argument("--name", default="run", help="run directory under --runs_dir")
     parser.add_argument("--runs_dir", default="runs")
-    parser.add_argument("--beta", type=float, default=500.0, help="weight of the quaternion term")
+    parser.add_argument("--beta", type=positive_float, default=500.0, help="weight of the quaternion term")
     parser.add_argument("--learn_beta", action="store_true", help="learned homoscedastic weighting (s_x, s_q)")
-    parser.add_argument("--niter", type=int, default=100, help="epochs")
-    parser.add_argument("--batchSize", dest="batch_size", type=int, default=32)
-    parser.add_argument("--lr", type=float, default=1e-4, help="peak learning rate (Adam; warm-up then cosine)")
-    parser.add_argument("--weight_decay", type=float, default=1e-4)
+    parser.add_argument("--niter", type=positive_int, default=100, help="epochs")
+    parser.add_argument("--batchSize", dest="batch_size", type=positive_int, default=32)
+    parser.add_argument("--lr", type=positive_float, default=1e-4, help="peak learning rate (Adam; warm-up then cosine)")
+    parser.add_argument("--weight_decay", type=non_negative_float, default=1e-4)
     parser.add_argument("--device", "--gpu", dest="device", default="auto",
                         help="auto, cpu, cuda, cuda:N, or a GPU index (the documents' --gpu)")
-    parser.add_argument("--save_epoch_freq", type=int, default=10, help="also keep a checkpoint every N epochs")
+    parser.add_argument("--save_epoch_freq", type=positive_int, default=10, help="also keep a checkpoint every N epochs")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--resize", type=int, default=256, help="shorter image side before cropping")
-    parser.add_argument("--crop", type=int, default=224, help="square network input")
-    parser.add_argument("--workers", type=int, default=None, help="DataLoader workers (default: cores - 1)")
+    parser.add_argument("--resize", type=positive_int, default=256, help="shorter image side before cropping")
+    parser.add_argument("--crop", type=positive_int, default=224, help="square network input")
+    parser.add_argument("--workers", type=non_negative_int, default=None, help="DataLoader workers (default: cores - 1)")
     parser.add_argument("--pretrained", default=None, help="local ImageNet weights for the backbone (torchvision names)")
     parser.add_argument("--resume", default=None, help="continue from this checkpoint (e.g. RUN/last.pt)")
     parser.add_argument("--no_amp", dest="amp", action="store_false", help="disable mixed precision on CUDA")
-    parser.add_argument("--max_steps_per_epoch", type=int, default=None, help="cap steps per epoch (smoke runs)")
-    parser.add_argument("--width_mult", type=float, default=1.0, help="mobilenet_v2 width multiplier")
+    parser.add_argument("--max_steps_per_epoch", type=positive_int, default=None, help="cap steps per epoch (smoke runs)")
+    parser.add_argument("--width_mult", type=positive_float, default=1.0, help="mobilenet_v2 width multiplier")
 
 def add_distill_arguments(parser: argparse.ArgumentParser) -> None:
     add_train_arguments(parser)
     parser.add_argument("--T_model", default="resnet34", choices=list(ARCHITECTURES), help="teacher backbone")
     parser.add_argument("--T_path", required=True, help="teacher checkpoint")
-    parser.add_argument("--CSmodule", type=int, nargs="*", default=[3, 4], help="similarity taps (1..6)")
-    parser.add_argument("--hintmodule", type=int, default=5, help="hint tap (1..6); 0 disables the hint loss")
+    parser.add_argument("--CSmodule", type=int_between(1, 6), nargs="*", default=[3, 4], help="similarity taps (1..6)")
+    parser.add_argument("--hintmodule", type=int_between(0, 6), default=5, help="hint tap (1..6); 0 disables the hint loss")
     parser.add_argument("--CSKL", action="store_true", help="KL form of the similarity loss")
-    parser.add_argument("--alpha", type=float, default=100.0, help="hint loss weight")
-    parser.add_argument("--sigma", type=float, default=100.0, help="similarity loss weight")
+    parser.add_argument("--alpha", type=non_negative_float, default=100.0, help="hint loss weight")
+    parser.add_argument("--sigma", type=non_negative_float, default=100.0, help="similarity loss weight")
 
 def train_config_from_args(args: argparse.Namespace) -> TrainConfig:
     fields = TrainConfig.__dataclass_fields__

@@ -45,12 +45,12 @@ def test_benchmark_takes_turns_and_reports_unavailable_backends(tmp_path):
     save_checkpoint(str(path), model, ModelMetadata(arch="resnet18", arch_options=model.options,
                                                     preprocess=PreprocessSpec(resize=40, crop=32)))
     for rounds in (3, 1):
-        rows = benchmark(str(path), ["torch", "onnxruntime", "no_such_backend"], [1, 2], iterations=6, warmup=1,
-                         device="cpu", rounds=rounds)
+        rows = benchmark(str(path), ["torch", "onnxruntime", "no_such_backend"], [1, 2], iterations=7, warmup=1,
+                         device="cpu", rounds=rounds)  # 7 runs do not divide into 3 rounds: still exactly 7
         timed = [r for r in rows if r.error is None]
         assert [(r.backend, r.batch) for r in timed] == [("torch", 1), ("torch", 2), ("onnxruntime", 1),
                                                          ("onnxruntime", 2)]
-        assert all(r.iterations == 6 and 0 < r.p50_ms <= r.p99_ms and r.peak_rss_mb > 50 for r in timed)
+        assert all(r.iterations == 7 and 0 < r.p50_ms <= r.p99_ms and r.peak_rss_mb > 50 for r in timed)
         assert all(r.speedup_vs_torch == pytest.approx(timed[r.batch - 1].p50_ms / r.p50_ms) for r in timed)
         missing = [r for r in rows if r.error]
         assert [(r.backend, r.batch) for r in missing] == [("no_such_backend", 1), ("no_such_backend", 2)]

@@ -95,6 +95,9 @@ def test_engine_errors_say_what_to_fix(checkpoint, tmp_path):
         load_engine(str(plain), backend="onnxruntime")
     with pytest.raises(EngineError, match="needs a .pt checkpoint"):
         load_engine(str(plain), backend="torch")
+    with pytest.raises(EngineError, match="cannot export .* at ONNX opset 7 .*use --opset 13"):
+        export_onnx(str(checkpoint), str(tmp_path / "old.onnx"), opset=7)  # no Expand before opset 8
+    assert not (tmp_path / "old.onnx").exists()
 
 
 @pytest.mark.parametrize("encoding, channels", [("rgb8", 3), ("bgr8", 3), ("rgba8", 4), ("mono8", 1)])

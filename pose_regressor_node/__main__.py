@@ -2,7 +2,9 @@
 
 Each command lives in its own module exposing ``add_arguments(parser)`` and ``run(args) -> int``;
 it is imported only when asked for, so ``sim`` does not pay for torch and ``--help`` is instant.
-Known errors become one line on stderr and exit code 1 (evo's pattern); nothing else is caught.
+Known errors become one line on stderr and exit code 1 (evo's pattern): the package's own, and the
+operating system's (an output path that is a file, a full disk, no permission), whose message names
+the path. Nothing else is caught: anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parser.parse_args(argv[1:])
     try:
         return int(module.run(args) or 0)
-    except PoseRegressorError as err:
+    except (PoseRegressorError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

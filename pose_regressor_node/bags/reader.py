@@ -41,12 +41,15 @@ class BagReader:
         self.path = Path(path)
         if not self.path.exists():
             raise BagError(f"bag not found: {self.path}")
-        self._reader = AnyReader([self.path], default_typestore=TYPESTORE)
+        try:
+            self._reader = AnyReader([self.path], default_typestore=TYPESTORE)
+        except (AnyReaderError, OSError) as err:  # a folder without metadata.yaml, a file of another format
+            raise BagError(f"{self.path} is not a bag (rosbag2 folder or file, or ROS 1 .bag): {err}") from err
 
     def __enter__(self) -> BagReader:
         try:
             self._reader.open()
-        except (AnyReaderError, Exception) as err:  # rosbags raises several types for damaged files
+        except Exception as err:  # rosbags raises several types for damaged files
             raise BagError(f"cannot read bag {self.path}: {err}") from err
         return self
 
@@ -76,11 +79,21 @@ class BagReader:
 
     def messages(self, topics: List[str]) -> Iterator[Tuple[str, int, Any]]:
         """(topic, bag receive time ns, deserialised message) in bag time order."""
+        for connection, timestamp, raw in self._stored(topics):
+            try:
+                msg = self._reader.deserialize(raw, connection.msgtype)
+            except Exception as err:
+                raise BagError(f"bag {self.path}: a {connection.topic} message does not deserialise: {err}") from err
+            yield connection.topic, timestamp, msg
+
+    def raw_messages(self, topics: List[str]) -> Iterator[Tuple[str, int, bytes]]:
+        """(topic, bag receive time ns, the stored CDR bytes) in bag time order, to publish as they are."""
+        for connection, timestamp, raw in self._stored(topics):
+            yield connection.topic, timestamp, raw
+
+    def _stored(self, topics: List[str]) -> Iterator[Tuple[Any, int, bytes]]:
         connections = [c for c in self._reader.connections if c.topic in topics]
         try:
-            for connection, timestamp, raw in self._reader.messages(connections=connections):
-                yield connection.topic, timestamp, self._reader.deserialize(raw, connection.msgtype)
-        except BagError:
-            raise
+            yield from self._reader.messages(connections=connections)
         except Exception as err:
             raise BagError(f"bag {self.path} is damaged while reading {topics}: {err}") from err

@@ -17,7 +17,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..errors import EngineError
+from ..errors import EngineError, PoseRegressorError
 from .engine import load_engine
 from .preprocess import Preprocess
 
@@ -60,23 +60,33 @@ class _BackendProcess:
         self._conn, child = ctx.Pipe()
         self._process = ctx.Process(target=_serve, args=(child, model, backend, device), daemon=True)
         self._process.start()
-        reply = self._conn.recv()
+        child.close()  # ours closed, a process that dies gives EOFError instead of a recv() that never returns
+        reply = self._receive()
         self.error: Optional[str] = reply[1] if reply[0] == "error" else None
         if self.error is None:
             _, chosen, self.device = reply
             self.backend = label or (f"auto->{chosen}" if backend == "auto" else chosen)
         self.times: Dict[int, List[float]] = {}
 
+    def _receive(self, request: Optional[tuple] = None):
+        """The worker's answer (to ``request``, if given); an EngineError if the worker is gone."""
+        try:
+            if request is not None:
+                self._conn.send(request)
+            return self._conn.recv()
+        except (EOFError, ConnectionError):  # its end closed, reset or broken: the process died
+            self._process.join(timeout=30)
+            raise EngineError(f"the {self.backend} benchmark process ended (exit code {self._process.exitcode}) "
+                              "before answering; its error is printed above") from None
+
     def time_runs(self, batch: int, runs: int, warmup: int) -> None:
-        self._conn.send(("time", batch, runs, warmup))
-        self.times.setdefault(batch, []).extend(self._conn.recv())
+        self.times.setdefault(batch, []).extend(self._receive(("time", batch, runs, warmup)))
 
     def close(self) -> float:
         """Ends the process; returns its peak resident memory (MB)."""
         peak = 0.0
         if self.error is None:
-            self._conn.send(("stop",))
-            peak = self._conn.recv()
+            peak = self._receive(("stop",))
         self._process.join(timeout=30)
         return peak
 
@@ -96,7 +106,7 @@ class _BackendProcess:
 def _serve(conn, model: str, backend: str, device: str) -> None:
     try:
         engine = load_engine(model, backend=backend, device=device)
-    except EngineError as err:
+    except PoseRegressorError as err:  # a missing runtime, an unreadable model file: that backend's row says so
         conn.send(("error", str(err)))
         return
     conn.send(("ready", engine.backend, engine.device))

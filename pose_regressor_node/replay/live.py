@@ -18,11 +18,10 @@ from nav_msgs.msg import Odometry
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
-from rosbags.highlevel import AnyReader
 from rosgraph_msgs.msg import Clock
 from tqdm import tqdm
 
-from ..bags import TYPESTORE
+from ..bags import BagReader
 from ..errors import BagError
 from ..geometry import Pose
 from ..messages import pose_from_msg, rclpy_factory, rclpy_message_class, stamp_ns_of
@@ -49,10 +48,11 @@ class BagPlayer(Node):
     def _record(self, name: str, msg) -> None:
         self.recorded[name].append((stamp_ns_of(msg), pose_from_msg(msg.pose.pose)))
 
-    def publishers_for(self, connections) -> None:
-        for c in connections:
-            if c.topic not in self._pubs:
-                self._pubs[c.topic] = self.create_publisher(rclpy_message_class(c.msgtype), c.topic, 50)
+    def publishers_for(self, topics: Dict[str, str]) -> None:
+        """A publisher per topic -> message type name (``sensor_msgs/msg/Image``)."""
+        for topic, msgtype in topics.items():
+            if topic not in self._pubs:
+                self._pubs[topic] = self.create_publisher(rclpy_message_class(msgtype), topic, 50)
 
     def wait_for_subscribers(self, topics: List[str], timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s
@@ -79,20 +79,18 @@ def play_and_record(bag: Path, topics: List[str], record: Dict[str, str], wait_f
     spinner = threading.Thread(target=executor.spin, daemon=True)
     spinner.start()
     try:
-        with AnyReader([Path(bag)], default_typestore=TYPESTORE) as reader:
-            connections = [c for c in reader.connections if c.topic in topics]
-            player.publishers_for(connections)
+        with BagReader(bag) as reader:
+            player.publishers_for({t: m for t, m in reader.topics.items() if t in topics})
             player.wait_for_subscribers(wait_for, startup_timeout_s)
-            total = sum(c.msgcount for c in connections)
+            total = sum(n for t, n in reader.message_counts.items() if t in topics)
             start_wall, start_bag = None, None
-            for connection, bag_ns, raw in tqdm(reader.messages(connections=connections), total=total,
-                                                unit="msg", desc="playing bag"):
+            for topic, bag_ns, raw in tqdm(reader.raw_messages(topics), total=total, unit="msg", desc="playing bag"):
                 if start_wall is None:
                     start_wall, start_bag = time.monotonic(), bag_ns
                 delay = (bag_ns - start_bag) * 1e-9 / rate - (time.monotonic() - start_wall)
                 if delay > 0:
                     time.sleep(delay)
-                player.publish_raw(connection.topic, raw, bag_ns)
+                player.publish_raw(topic, raw, bag_ns)
         time.sleep(settle_s)  # let the last frames through the regressor and the filter
     finally:
         executor.shutdown(timeout_sec=2.0)

@@ -1,10 +1,14 @@
 from __future__ import annotations
 
 import logging
+import multiprocessing as mp
+import os
+import signal
 
 import pytest
 
-from pose_regressor_node.inference.bench import BenchRow, benchmark, format_table, measure_preprocess
+from pose_regressor_node.errors import EngineError
+from pose_regressor_node.inference.bench import BenchRow, _BackendProcess, benchmark, format_table, measure_preprocess
 from pose_regressor_node.jetson import JtopLogger, flatten_stats, jtop_available, plot_log
 from pose_regressor_node.metadata import ModelMetadata, PreprocessSpec
 from pose_regressor_node.model import build_model, save_checkpoint
@@ -55,3 +59,22 @@ def test_benchmark_takes_turns_and_reports_unavailable_backends(tmp_path):
         missing = [r for r in rows if r.error]
         assert [(r.backend, r.batch) for r in missing] == [("no_such_backend", 1), ("no_such_backend", 2)]
         assert all("unknown backend" in r.error for r in missing)
+
+
+def test_an_unreadable_model_is_a_row_error_not_a_hang(tmp_path):
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"garbage")  # before the fix the worker died on CheckpointError and the bench waited forever
+    rows = benchmark(str(bad), ["torch", "onnxruntime"], [1], iterations=2, warmup=0, device="cpu", rounds=1)
+    assert [r.backend for r in rows] == ["torch", "onnxruntime"]
+    assert all("corrupt or not a torch file" in r.error for r in rows)
+
+
+def test_a_worker_that_dies_is_an_error_naming_it(tmp_path):
+    model = build_model("resnet18").eval()
+    path = tmp_path / "m.pt"
+    save_checkpoint(str(path), model, ModelMetadata(arch="resnet18", arch_options=model.options,
+                                                    preprocess=PreprocessSpec(resize=40, crop=32)))
+    proc = _BackendProcess(mp.get_context("spawn"), str(path), "torch", "cpu")
+    os.kill(proc._process.pid, signal.SIGKILL)  # as the kernel's OOM killer would on a 4 GB Jetson
+    with pytest.raises(EngineError, match=r"torch benchmark process ended \(exit code -9\)"):
+        proc.time_runs(1, 2, 0)

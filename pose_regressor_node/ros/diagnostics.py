@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter, deque
-from typing import Any, Deque, Dict, Iterable, Optional, Tuple
+from typing import Any, Deque, Dict, Iterable, List, Optional, Tuple
 
 import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
@@ -64,11 +64,16 @@ class ProblemLog:
     def report(self, reason: str, text: str, error: bool = False) -> None:
         """Count ``reason``; log ``text`` (as an error where the node failed, not its input) if not logged lately."""
         self.counts[reason] += 1
+        self._logged.setdefault(reason, -float("inf"))
         now = time.monotonic()
-        if now - self._logged.get(reason, -float("inf")) >= self.period_s:
+        if now - self._logged[reason] >= self.period_s:
             self._logged[reason] = now
             log = self._logger.error if error else self._logger.warning
             log(f"{text} ({reason}: {self.counts[reason]} so far)")
+
+    def summary(self) -> List[str]:
+        """``reason: count`` for every reason reported so far: the /diagnostics problems, which make it WARN."""
+        return [f"{reason}: {self.counts[reason]}" for reason in sorted(self._logged)]
 
 
 def status(name: str, hardware_id: str, values: Dict[str, object], problems: Iterable[str] = (),

@@ -193,14 +193,13 @@ class FusionNode(Node):
     def _publish_diagnostics(self) -> None:
         stats = self.fuser.stats()
         rejected = {k: v for k, v in stats.items() if k in ("gated", "too_old", "invalid", "future", "duplicate")}
-        problems = [f"{k}: {v}" for k, v in self.counts.items() if k.startswith("bad_") and v]
         values_ = {"odometry_rate_hz": self.odom_rate.rate(), "pose_rate_hz": self.pose_rate.rate(),
                    "initialized": self.fuser.initialized,
                    **{f"filter_{k}": v for k, v in sorted(stats.items())},
                    **{f"rejected_{k}": v for k, v in sorted(rejected.items())},
                    **dict(sorted(self.counts.items()))}
-        diagnostics.publish(self, self.diagnostics_pub, "pose fusion", "odometry+regressor", values_, problems,
-                            stale=self.odom_rate.rate() == 0.0)
+        diagnostics.publish(self, self.diagnostics_pub, "pose fusion", "odometry+regressor", values_,
+                            self.problems.summary(), stale=self.odom_rate.rate() == 0.0)
 
 
 def main(args: Optional[List[str]] = None) -> None:

@@ -206,13 +206,12 @@ class RegressorNode(Node):
         p50, p95 = self.compute.percentiles()
         c50, c95 = self.latency.percentiles()
         t50, t95 = self.transport.percentiles()
-        problems = [f"{k}: {v}" for k, v in self.counts.items() if k in ("bad_image", "errors", "dropped_stale") and v]
         values_ = {"input_rate_hz": self.input_rate.rate(), "output_rate_hz": self.output_rate.rate(),
                    "processing_ms_p50": p50, "processing_ms_p95": p95, "capture_to_publish_ms_p50": c50,
                    "capture_to_publish_ms_p95": c95, "image_transport_ms_p50": t50, "image_transport_ms_p95": t95,
                    "backend": self.regressor.engine.backend,
                    "device": self.regressor.engine.device, **dict(sorted(self.counts.items()))}
-        diagnostics.publish(self, self.diagnostics_pub, "pose regressor", "camera", values_, problems,
+        diagnostics.publish(self, self.diagnostics_pub, "pose regressor", "camera", values_, self.problems.summary(),
                             stale=self.input_rate.rate() == 0.0)
 
 

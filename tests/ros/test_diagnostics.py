@@ -15,6 +15,8 @@ def test_each_reason_is_counted_always_and_logged_on_its_own_clock(caplog):
         problems.report("bad_pose", "pose ignored: not a unit quaternion")
         problems.report("errors", "inference failed: out of memory", error=True)
     assert counts == Counter(bad_odometry=50, bad_pose=1, errors=1)
+    counts["poses_fused"] += 7  # the node's other counts share the Counter but are not problems
+    assert problems.summary() == ["bad_odometry: 50", "bad_pose: 1", "errors: 1"]
     assert [(r.levelno, r.getMessage()) for r in caplog.records] == [
         (logging.WARNING, "odometry ignored: NaN (bad_odometry: 1 so far)"),
         (logging.WARNING, "pose ignored: not a unit quaternion (bad_pose: 1 so far)"),  # not silenced by odometry

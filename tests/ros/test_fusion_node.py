@@ -5,7 +5,7 @@ import uuid
 
 import numpy as np
 import pytest
-from diagnostic_msgs.msg import DiagnosticArray
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from geometry_msgs.msg import PoseWithCovarianceStamped
 from nav_msgs.msg import Odometry
 from rcl_interfaces.msg import Parameter as ParameterMsg
@@ -128,3 +128,9 @@ def test_bad_inputs_are_counted_and_the_node_keeps_running(fusion):
     h.wait_for(lambda: node._last_odom_stamp == t0 + 6 * 20 * MS, what="the node to keep running")
     h.wait_for(lambda: any(kv.key == "bad_odometry" and kv.value == "1" for m in diags for s in m.status
                            for kv in s.values if s.name.endswith("pose fusion")), what="diagnostics with the count")
+    ahead = F.pose_with_covariance_stamped(Pose(), COV, t0 + 60 * 10**9, "map")  # past max_future_s (5 s)
+    pose_pub.publish(ahead)  # well-formed but unusable: a rejection, which WARNs too (it used to count silently)
+    h.wait_for(lambda: node.counts["pose_future"] == 1, what="the future pose rejected")
+    h.wait_for(lambda: any(s.level == DiagnosticStatus.WARN and "bad_odometry: 1" in s.message
+                           and "bad_pose: 1" in s.message and "pose_future: 1" in s.message
+                           for m in diags for s in m.status), what="a WARN status naming the three problems")

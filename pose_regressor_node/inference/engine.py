@@ -146,6 +146,7 @@ def _open(path: Path, backend: str, device: str, fp16: Optional[bool]) -> Engine
             raise EngineError("a TensorRT .engine file can only run on the tensorrt backend")
         return OnnxEngine(str(onnx_path), device=device)
     _require("tensorrt", "install TensorRT's Python bindings (JetPack: python3-libnvinfer; x86: pip install tensorrt)")
+    _require("torch", "TensorRT engines keep their buffers in torch CUDA tensors: install JetPack's PyTorch wheel")
     from .tensorrt_engine import TensorRTEngine, build_engine  # noqa: PLC0415
 
     if suffix == ".engine":

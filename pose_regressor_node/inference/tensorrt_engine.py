@@ -1,8 +1,11 @@
 """TensorRT engines: build FP16 (or INT8) from ONNX on the target GPU, cache, and run.
 
 Engines are specific to a GPU and a TensorRT version, so the cache key holds both; the model's
-metadata travels in a JSON sidecar (``<engine>.json``). Device buffers are torch CUDA tensors
-(torch ships with JetPack's PyTorch; on machines without it, pycuda is used).
+metadata travels in a JSON sidecar (``<engine>.json``). Device buffers and the stream are torch
+CUDA tensors and streams, so torch with CUDA is needed (NVIDIA's PyTorch wheel for JetPack).
+
+Two TensorRT APIs are spoken: the tensor-name API of TensorRT 8.5 and later (10 dropped the old
+one) and the binding-index API of TensorRT 8.2, the newest the Jetson Nano's JetPack 4.6 has.
 
 Not exercised by this repository's CI (no GPU there); the parity test runs where TensorRT exists.
 """
@@ -13,10 +16,11 @@ import json
 import logging
 import re
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, Optional, Tuple
 
 import numpy as np
-import tensorrt as trt  # noqa: E402 - this module is only imported where TensorRT exists
+import tensorrt as trt  # this module is only imported where TensorRT exists
+import torch
 
 from ..errors import EngineError
 from ..metadata import ModelMetadata
@@ -31,8 +35,6 @@ MAX_BATCH = 8
 
 
 def _gpu_name() -> str:
-    import torch  # noqa: PLC0415
-
     return torch.cuda.get_device_name(0)
 
 
@@ -48,8 +50,6 @@ class EntropyCalibrator(trt.IInt8EntropyCalibrator2):
 
     def __init__(self, calib_dir: str, metadata: ModelMetadata, cache: Path, batch: int = 8) -> None:
         super().__init__()
-        import torch  # noqa: PLC0415
-
         self._batches = calibration_batches(calib_dir, metadata.preprocess, batch)
         self._batch = batch
         self._cache = cache
@@ -63,8 +63,6 @@ class EntropyCalibrator(trt.IInt8EntropyCalibrator2):
     def get_batch(self, names):  # noqa: ARG002 - TensorRT's signature
         if self._index >= len(self._batches):
             return None
-        import torch  # noqa: PLC0415
-
         self._device.copy_(torch.from_numpy(self._batches[self._index]))
         self._index += 1
         return [int(self._device.data_ptr())]
@@ -96,11 +94,11 @@ def build_engine(onnx_path: str, fp16: bool = True, int8: bool = False, calib_di
     else:  # TensorRT 8.2 (JetPack 4.6)
         config.max_workspace_size = 1 << 28
     if fp16:
-        if not builder.platform_has_fast_fp16:
+        if not getattr(builder, "platform_has_fast_fp16", True):  # deprecated in TensorRT 10
             raise EngineError(f"{_gpu_name()} has no fast FP16; build with fp16=False")
         config.set_flag(trt.BuilderFlag.FP16)
     if int8:
-        if not builder.platform_has_fast_int8:
+        if not getattr(builder, "platform_has_fast_int8", True):
             raise EngineError(f"{_gpu_name()} does not support INT8 inference (the Jetson Nano's Maxwell GPU "
                               "has no INT8 tensor math); use --fp16")
         if not calib_dir:
@@ -126,8 +124,6 @@ class TensorRTEngine:
     backend = "tensorrt"
 
     def __init__(self, path: str) -> None:
-        import torch  # noqa: PLC0415
-
         sidecar = Path(path + ".json")
         if not sidecar.exists():
             raise EngineError(f"{path} has no metadata sidecar {sidecar.name}; rebuild it with pose_regressor_node export")
@@ -141,22 +137,41 @@ class TensorRTEngine:
         self._context = self._engine.create_execution_context()
         self._stream = torch.cuda.Stream()
         self.device = f"cuda ({_gpu_name()}, {self.precision})"
-        self._names: List[str] = [self._engine.get_tensor_name(i) for i in range(self._engine.num_io_tensors)]
+        self._by_name = hasattr(self._engine, "num_io_tensors")  # TensorRT >= 8.5; 8.2 has binding indices
 
     def infer(self, batch: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-        import torch  # noqa: PLC0415
+        with torch.cuda.stream(self._stream):  # the upload, the run and the outputs on one stream, in order
+            x = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32)).cuda()
+            outputs = self._run_by_name(x) if self._by_name else self._run_by_binding(x)
+            xyz, quat = outputs["xyz"].cpu(), outputs["quat"].cpu()
+        self._stream.synchronize()
+        return xyz.numpy().astype(np.float64), quat.numpy().astype(np.float64)
 
-        x = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32)).cuda()
+    def _run_by_name(self, x: torch.Tensor) -> Dict[str, torch.Tensor]:
         self._context.set_input_shape("image", tuple(x.shape))
-        outputs: Dict[str, torch.Tensor] = {}
-        for name in self._names:
+        outputs = {}
+        for name in (self._engine.get_tensor_name(i) for i in range(self._engine.num_io_tensors)):
             if name == "image":
                 self._context.set_tensor_address(name, int(x.data_ptr()))
                 continue
-            shape = tuple(self._context.get_tensor_shape(name))
-            outputs[name] = torch.empty(shape, dtype=torch.float32, device="cuda")
+            outputs[name] = torch.empty(tuple(self._context.get_tensor_shape(name)), dtype=torch.float32,
+                                        device="cuda")
             self._context.set_tensor_address(name, int(outputs[name].data_ptr()))
-        with torch.cuda.stream(self._stream):
-            self._context.execute_async_v3(self._stream.cuda_stream)
-        self._stream.synchronize()
-        return (outputs["xyz"].cpu().numpy().astype(np.float64), outputs["quat"].cpu().numpy().astype(np.float64))
+        if not self._context.execute_async_v3(self._stream.cuda_stream):
+            raise EngineError(f"TensorRT could not run a batch of shape {tuple(x.shape)}")
+        return outputs
+
+    def _run_by_binding(self, x: torch.Tensor) -> Dict[str, torch.Tensor]:
+        self._context.set_binding_shape(self._engine.get_binding_index("image"), tuple(x.shape))
+        outputs, bindings = {}, []
+        for index in range(self._engine.num_bindings):
+            if self._engine.binding_is_input(index):
+                bindings.append(int(x.data_ptr()))
+                continue
+            name = self._engine.get_binding_name(index)
+            outputs[name] = torch.empty(tuple(self._context.get_binding_shape(index)), dtype=torch.float32,
+                                        device="cuda")
+            bindings.append(int(outputs[name].data_ptr()))
+        if not self._context.execute_async_v2(bindings, self._stream.cuda_stream):
+            raise EngineError(f"TensorRT could not run a batch of shape {tuple(x.shape)}")
+        return outputs

@@ -77,7 +77,8 @@ class _BackendProcess:
         except (EOFError, ConnectionError):  # its end closed, reset or broken: the process died
             self._process.join(timeout=30)
             raise EngineError(f"the {self.backend} benchmark process ended (exit code {self._process.exitcode}) "
-                              "before answering; its error is printed above") from None
+                              "before answering: a traceback above says why, a negative code names the signal "
+                              "that killed it (-9: out of memory?)") from None
 
     def time_runs(self, batch: int, runs: int, warmup: int) -> None:
         self.times.setdefault(batch, []).extend(self._receive(("time", batch, runs, warmup)))

@@ -63,8 +63,10 @@ def export_onnx(checkpoint: str, out: str, opset: int = DEFAULT_OPSET, dynamic_b
             warnings.simplefilter("ignore")  # the TorchScript exporter announces its deprecation
             torch.onnx.export(ckpt.model.eval(), (example,), str(out_path), input_names=["image"],
                               output_names=["xyz", "quat"], dynamic_axes=axes, opset_version=opset, dynamo=False)
-    except (torch.onnx.OnnxExporterError, RuntimeError) as err:  # an opset torch or the model cannot be written at
+    except (torch.onnx.OnnxExporterError, RuntimeError) as err:
         out_path.unlink(missing_ok=True)
+        if "opset" not in str(err):  # only an opset torch or this model cannot be written at is the user's to fix
+            raise
         raise EngineError(f"torch cannot export {checkpoint} at ONNX opset {opset} ({err}); use --opset "
                           f"{DEFAULT_OPSET}, the default, which TensorRT on JetPack 4.6 reads") from err
     model = onnx.load(str(out_path))

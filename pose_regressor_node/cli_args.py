@@ -9,57 +9,34 @@ from __future__ import annotations
 
 import argparse
 import math
-from typing import Callable
+from typing import Callable, TypeVar
 
 __all__ = ["positive_int", "non_negative_int", "positive_float", "non_negative_float", "int_between"]
 
-
-def _number(text: str, kind: type, what: str) -> float:
-    try:
-        value = kind(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}") from None
-    if not math.isfinite(value):  # "nan" and "inf" parse as floats
-        raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}")
-    return value
+N = TypeVar("N", int, float)
 
 
-def positive_int(text: str) -> int:
-    value = int(_number(text, int, "an integer > 0"))
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be an integer > 0, got {value}")
-    return value
+def _checked(kind: Callable[[str], N], what: str, accepts: Callable[[N], bool]) -> Callable[[str], N]:
+    def parse(text: str) -> N:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}") from None
+        if not math.isfinite(value):  # "nan" and "inf" parse as floats
+            raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}")
+        if not accepts(value):
+            raise argparse.ArgumentTypeError(f"must be {what}, got {text}")
+        return value
+
+    return parse
 
 
-def non_negative_int(text: str) -> int:
-    value = int(_number(text, int, "an integer >= 0"))
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {value}")
-    return value
-
-
-def positive_float(text: str) -> float:
-    value = _number(text, float, "a finite number > 0")
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {value:g}")
-    return value
-
-
-def non_negative_float(text: str) -> float:
-    value = _number(text, float, "a finite number >= 0")
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {value:g}")
-    return value
+positive_int = _checked(int, "an integer > 0", lambda v: v > 0)
+non_negative_int = _checked(int, "an integer >= 0", lambda v: v >= 0)
+positive_float = _checked(float, "a finite number > 0", lambda v: v > 0)
+non_negative_float = _checked(float, "a finite number >= 0", lambda v: v >= 0)
 
 
 def int_between(low: int, high: int) -> Callable[[str], int]:
-    """An integer in [low, high], e.g. the ONNX opsets the exporter can write."""
-
-    def parse(text: str) -> int:
-        value = int(_number(text, int, f"an integer from {low} to {high}"))
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"must be an integer from {low} to {high}, got {value}")
-        return value
-
-    parse.__name__ = f"int_between_{low}_{high}"
-    return parse
+    """An integer in [low, high], e.g. a distillation feature tap (1..6)."""
+    return _checked(int, f"an integer from {low} to {high}", lambda v: low <= v <= high)

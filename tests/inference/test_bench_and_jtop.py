@@ -43,11 +43,18 @@ def test_jtop_stats_flatten_and_plot(tmp_path):
     assert plot_log(rows, tmp_path / "jtop.png").stat().st_size > 1000
 
 
-def test_benchmark_takes_turns_and_reports_unavailable_backends(tmp_path):
+@pytest.fixture(scope="module")
+def small_checkpoint(tmp_path_factory):
+    """A ResNet18 at 32 x 32 input: real engines, quick runs."""
     model = build_model("resnet18").eval()
-    path = tmp_path / "m.pt"
+    path = tmp_path_factory.mktemp("bench") / "m.pt"
     save_checkpoint(str(path), model, ModelMetadata(arch="resnet18", arch_options=model.options,
                                                     preprocess=PreprocessSpec(resize=40, crop=32)))
+    return path
+
+
+def test_benchmark_takes_turns_and_reports_unavailable_backends(small_checkpoint):
+    path = small_checkpoint
     for rounds in (3, 1):
         rows = benchmark(str(path), ["torch", "onnxruntime", "no_such_backend"], [1, 2], iterations=7, warmup=1,
                          device="cpu", rounds=rounds)  # 7 runs do not divide into 3 rounds: still exactly 7
@@ -69,12 +76,8 @@ def test_an_unreadable_model_is_a_row_error_not_a_hang(tmp_path):
     assert all("corrupt or not a torch file" in r.error for r in rows)
 
 
-def test_a_worker_that_dies_is_an_error_naming_it(tmp_path):
-    model = build_model("resnet18").eval()
-    path = tmp_path / "m.pt"
-    save_checkpoint(str(path), model, ModelMetadata(arch="resnet18", arch_options=model.options,
-                                                    preprocess=PreprocessSpec(resize=40, crop=32)))
-    proc = _BackendProcess(mp.get_context("spawn"), str(path), "torch", "cpu")
+def test_a_worker_that_dies_is_an_error_naming_it(small_checkpoint):
+    proc = _BackendProcess(mp.get_context("spawn"), str(small_checkpoint), "torch", "cpu")
     os.kill(proc._process.pid, signal.SIGKILL)  # as the kernel's OOM killer would on a 4 GB Jetson
     with pytest.raises(EngineError, match=r"torch benchmark process ended \(exit code -9\)"):
         proc.time_runs(1, 2, 0)

@@ -37,6 +37,23 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+def write_resnet18_checkpoint(path: Path, resize: int, crop: int) -> str:
+    """An untrained ResNet18 regressor saved as a real checkpoint, for tests that need a model file."""
+    from pose_regressor_node.metadata import ModelMetadata, PreprocessSpec
+    from pose_regressor_node.model import build_model, save_checkpoint
+
+    model = build_model("resnet18").eval()
+    save_checkpoint(str(path), model, ModelMetadata(arch="resnet18", arch_options=model.options,
+                                                    preprocess=PreprocessSpec(resize=resize, crop=crop)))
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory) -> str:
+    """ResNet18 at 32 x 32 input: real engines, quick runs (bench, replay)."""
+    return write_resnet18_checkpoint(tmp_path_factory.mktemp("model") / "tiny.pt", resize=40, crop=32)
+
+
 @pytest.fixture(autouse=True)
 def _seed_torch():
     try:

@@ -10,8 +10,7 @@ import pytest
 from pose_regressor_node.errors import EngineError
 from pose_regressor_node.inference.bench import BenchRow, _BackendProcess, benchmark, format_table, measure_preprocess
 from pose_regressor_node.jetson import JtopLogger, flatten_stats, jtop_available, plot_log
-from pose_regressor_node.metadata import ModelMetadata, PreprocessSpec
-from pose_regressor_node.model import build_model, save_checkpoint
+from pose_regressor_node.metadata import PreprocessSpec
 
 
 def test_table_has_ratio_and_unavailable_rows():
@@ -43,20 +42,9 @@ def test_jtop_stats_flatten_and_plot(tmp_path):
     assert plot_log(rows, tmp_path / "jtop.png").stat().st_size > 1000
 
 
-@pytest.fixture(scope="module")
-def small_checkpoint(tmp_path_factory):
-    """A ResNet18 at 32 x 32 input: real engines, quick runs."""
-    model = build_model("resnet18").eval()
-    path = tmp_path_factory.mktemp("bench") / "m.pt"
-    save_checkpoint(str(path), model, ModelMetadata(arch="resnet18", arch_options=model.options,
-                                                    preprocess=PreprocessSpec(resize=40, crop=32)))
-    return path
-
-
-def test_benchmark_takes_turns_and_reports_unavailable_backends(small_checkpoint):
-    path = small_checkpoint
+def test_benchmark_takes_turns_and_reports_unavailable_backends(tiny_checkpoint):
     for rounds in (3, 1):
-        rows = benchmark(str(path), ["torch", "onnxruntime", "no_such_backend"], [1, 2], iterations=7, warmup=1,
+        rows = benchmark(tiny_checkpoint, ["torch", "onnxruntime", "no_such_backend"], [1, 2], iterations=7, warmup=1,
                          device="cpu", rounds=rounds)  # 7 runs do not divide into 3 rounds: still exactly 7
         timed = [r for r in rows if r.error is None]
         assert [(r.backend, r.batch) for r in timed] == [("torch", 1), ("torch", 2), ("onnxruntime", 1),
@@ -76,8 +64,8 @@ def test_an_unreadable_model_is_a_row_error_not_a_hang(tmp_path):
     assert all("corrupt or not a torch file" in r.error for r in rows)
 
 
-def test_a_worker_that_dies_is_an_error_naming_it(small_checkpoint):
-    proc = _BackendProcess(mp.get_context("spawn"), str(small_checkpoint), "torch", "cpu")
+def test_a_worker_that_dies_is_an_error_naming_it(tiny_checkpoint):
+    proc = _BackendProcess(mp.get_context("spawn"), tiny_checkpoint, "torch", "cpu")
     os.kill(proc._process.pid, signal.SIGKILL)  # as the kernel's OOM killer would on a 4 GB Jetson
     with pytest.raises(EngineError, match=r"torch benchmark process ended \(exit code -9\)"):
         proc.time_runs(1, 2, 0)

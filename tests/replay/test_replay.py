@@ -9,23 +9,12 @@ import pytest
 from pose_regressor_node.bags import FACTORY, BagWriter
 from pose_regressor_node.errors import BagError, EngineError
 from pose_regressor_node.geometry import Pose
-from pose_regressor_node.metadata import ModelMetadata, PreprocessSpec
-from pose_regressor_node.model import build_model, save_checkpoint
 from pose_regressor_node.replay import ReplayOptions, read_tum, replay
 from pose_regressor_node.replay.report import write_outputs
 from pose_regressor_node.sim import PinholeCamera, Renderer, build_world, simulate_drive
 from pose_regressor_node.sim.writers import write_rosbag2
 
 from ..conftest import ROOT
-
-
-@pytest.fixture(scope="module")
-def model(tmp_path_factory):
-    net = build_model("resnet18").eval()
-    path = tmp_path_factory.mktemp("model") / "tiny.pt"
-    save_checkpoint(str(path), net, ModelMetadata(arch="resnet18", arch_options=net.options,
-                                                  preprocess=PreprocessSpec(resize=40, crop=32)))
-    return str(path)
 
 
 def _bag(tmp_path, storage):
@@ -37,9 +26,9 @@ def _bag(tmp_path, storage):
 
 
 @pytest.mark.parametrize("storage", ["sqlite3", "mcap"])
-def test_replay_generated_bag(tmp_path, model, storage):
+def test_replay_generated_bag(tmp_path, tiny_checkpoint, storage):
     bag, drive = _bag(tmp_path, storage)
-    result = replay(bag, model, ReplayOptions(backend="onnxruntime", device="cpu", latency_s=0.05, batch=4,
+    result = replay(bag, tiny_checkpoint, ReplayOptions(backend="onnxruntime", device="cpu", latency_s=0.05, batch=4,
                                               progress=False))
     assert result.counts["images"] == 21 and result.counts["odometry"] == len(drive.odometry)
     assert set(result.evaluations) == {"regressor", "odometry", "fused"}
@@ -54,9 +43,9 @@ def test_replay_generated_bag(tmp_path, model, storage):
     assert (files["bag"] / "metadata.yaml").exists()
 
 
-def test_replay_real_t265_ros1_bag_without_ground_truth(tmp_path, model, shared_data):
+def test_replay_real_t265_ros1_bag_without_ground_truth(tmp_path, tiny_checkpoint, shared_data):
     bag = shared_data / "t265-office-ros1" / "trimmed_locoffice.bag"
-    result = replay(bag, model, ReplayOptions(backend="onnxruntime", device="cpu", latency_s=0.0, progress=False))
+    result = replay(bag, tiny_checkpoint, ReplayOptions(backend="onnxruntime", device="cpu", latency_s=0.0, progress=False))
     assert result.topics.image == "/camera/fisheye1/image_raw" and result.topics.truth is None
     assert any("no ground-truth topic" in n for n in result.notes)
     assert result.counts["images"] == 3 and result.counts["odometry"] == 19 and not result.evaluations
@@ -65,16 +54,16 @@ def test_replay_real_t265_ros1_bag_without_ground_truth(tmp_path, model, shared_
     assert len(read_tum(files["regressor_tum"])) == 3 and len(read_tum(files["odometry_tum"])) == 19
 
 
-def test_bag_without_needed_topics_and_corrupt_bag(tmp_path, model):
+def test_bag_without_needed_topics_and_corrupt_bag(tmp_path, tiny_checkpoint):
     only_truth = tmp_path / "truth_only"
     with BagWriter(only_truth) as bag:
         bag.write("/ground_truth/pose", 1, FACTORY.pose_stamped(Pose(), 1, "map"))
     with pytest.raises(BagError, match="no Image or CompressedImage topic"):
-        replay(only_truth, model, ReplayOptions(progress=False, device="cpu"))
+        replay(only_truth, tiny_checkpoint, ReplayOptions(progress=False, device="cpu"))
     corrupt = tmp_path / "corrupt.bag"
     corrupt.write_bytes(b"#ROSBAG V2.0\n" + b"\x01" * 100)
     with pytest.raises(BagError, match="corrupt.bag"):
-        replay(corrupt, model, ReplayOptions(progress=False, device="cpu"))
+        replay(corrupt, tiny_checkpoint, ReplayOptions(progress=False, device="cpu"))
     with pytest.raises(EngineError, match="not found"):
         replay(corrupt, str(tmp_path / "missing.pt"), ReplayOptions(progress=False))
 

@@ -14,8 +14,7 @@ rclpy = pytest.importorskip("rclpy", reason="rclpy (ROS 2 Jazzy wheels) is not i
 from rclpy.executors import MultiThreadedExecutor  # noqa: E402
 from rclpy.node import Node  # noqa: E402
 
-from pose_regressor_node.metadata import ModelMetadata, PreprocessSpec  # noqa: E402
-from pose_regressor_node.model import build_model, save_checkpoint  # noqa: E402
+from ..conftest import write_resnet18_checkpoint  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -74,8 +73,4 @@ class Harness:
 
 @pytest.fixture(scope="session")
 def small_model(tmp_path_factory) -> str:
-    model = build_model("resnet18").eval()
-    path = tmp_path_factory.mktemp("model") / "small.pt"
-    save_checkpoint(str(path), model, ModelMetadata(arch="resnet18", arch_options=model.options,
-                                                    preprocess=PreprocessSpec(resize=72, crop=64)))
-    return str(path)
+    return write_resnet18_checkpoint(tmp_path_factory.mktemp("model") / "small.pt", resize=72, crop=64)

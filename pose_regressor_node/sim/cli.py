@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..cli_args import positive_float
+from ..cli_args import non_negative_float, non_negative_int, positive_float, positive_int
 from ..errors import ParameterError
+from .coverage import CoverageSpec, coverage_views
 from .drive import SPLITS, simulate_drive, split_drives
 from .renderer import Renderer
 from .world import DEMO_SEED, build_world
@@ -26,6 +27,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--storage", choices=["sqlite3", "mcap"], default="sqlite3", help="rosbag2 storage plugin")
     parser.add_argument("--compressed", action="store_true", help="rosbag2: JPEG CompressedImage instead of Image")
     parser.add_argument("--ideal", action="store_true", help="no exposure drift, blur or sensor noise")
+    parser.add_argument("--coverage-spacing", type=non_negative_float, default=CoverageSpec.spacing_m,
+                        help="7scenes: add views on a jittered grid of this spacing (m) over the free floor to the "
+                             "train split, at every heading; 0: drives only")
+    parser.add_argument("--coverage-headings", type=positive_int, default=CoverageSpec.headings,
+                        help="headings per coverage position")
+    parser.add_argument("--workers", type=non_negative_int, default=0, help="render processes (0: one per core)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -33,9 +40,15 @@ def run(args: argparse.Namespace) -> int:
     renderer = Renderer(world)
     if args.format == "7scenes":
         splits = [args.split] if args.split else list(SPLITS)
-        drives = {s: split_drives(world, s, args.duration, args.camera_rate) for s in splits}
-        write_7scenes(args.out, renderer, drives, realistic=not args.ideal)
-        print(f"wrote {sum(len(d) for d in drives.values())} drives to {args.out}")
+        drives = {s: list(split_drives(world, s, args.duration, args.camera_rate)) for s in splits}
+        views = 0
+        if "train" in drives and args.coverage_spacing > 0:
+            coverage = coverage_views(world, CoverageSpec(args.coverage_spacing, args.coverage_headings))
+            drives["train"].append(coverage)
+            views = len(coverage)
+        write_7scenes(args.out, renderer, drives, realistic=not args.ideal, workers=args.workers or None)
+        print(f"wrote {sum(len(d) for d in drives.values())} sequences to {args.out}"
+              + (f" (train includes {views} coverage views)" if views else ""))
         return 0
     if args.drive:
         try:

@@ -110,9 +110,11 @@ def _draw_poster(rng: np.random.Generator, tex: np.ndarray, x0: int, y0: int, w:
     cv2.rectangle(tex, (x0, y0), (x0 + w, y0 + h), (20, 20, 20), 3)
 
 
-def _wall_texture(rng: np.random.Generator, length_m: float, height_m: float) -> np.ndarray:
+def _wall_texture(rng: np.random.Generator, length_m: float, height_m: float, plain: bool = False) -> np.ndarray:
     shape = (int(height_m * PIXELS_PER_METRE), int(length_m * PIXELS_PER_METRE))
-    tex = _base_texture(rng, shape, _random_color(rng, 120, 230), contrast=0.15)
+    tex = _base_texture(rng, shape, _random_color(rng, 120, 230), contrast=0.02 if plain else 0.15)
+    if plain:  # a freshly painted wall: nothing for features to hold on to
+        return tex
     # Skirting board at the bottom (texture row 0 is the floor: v runs upwards along z).
     cv2.rectangle(tex, (0, 0), (shape[1], int(0.08 * PIXELS_PER_METRE)), (60, 50, 40), -1)
     if rng.random() < 0.7:  # a door
@@ -179,8 +181,16 @@ def _place_boxes(rng: np.random.Generator, size: Tuple[float, float, float], cou
     return boxes
 
 
-def build_world(seed: int, size: Tuple[float, float, float] = (6.0, 4.0, 2.5), n_boxes: int = 4) -> World:
-    """Generate a room; surfaces are listed room first (floor, ceiling, 4 walls), then box faces."""
+def build_world(seed: int, size: Tuple[float, float, float] = (6.0, 4.0, 2.5), n_boxes: int = 4,
+                texture: str = "rich") -> World:
+    """Generate a room; surfaces are listed room first (floor, ceiling, 4 walls), then box faces.
+
+    ``texture="plain"``: the same room with plain painted walls (no posters, no doors), the case
+    where structure-from-motion fails and ``label`` must say so.
+    """
+    if texture not in ("rich", "plain"):
+        raise ValueError(f"texture must be 'rich' or 'plain', got {texture!r}")
+    plain = texture == "plain"
     rng = np.random.default_rng(seed)
     sx, sy, sz = size
     world = World(size=tuple(float(v) for v in size), boxes=_place_boxes(rng, size, n_boxes), seed=seed)
@@ -189,10 +199,10 @@ def build_world(seed: int, size: Tuple[float, float, float] = (6.0, 4.0, 2.5), n
         Surface("floor", 0, 1, 0.0, 0.0, _floor_texture(rng, sx, sy), 0.75),
         Surface("ceiling", 0, 1, 0.0, 0.0, _base_texture(rng, (int(sy * 32), int(sx * 32)),
                                                          _random_color(rng, 180, 240), 0.1), 1.0),
-        Surface("wall_y0", 0, 2, 0.0, 0.0, _wall_texture(rng, sx, sz), 0.9),
-        Surface("wall_y1", 0, 2, 0.0, 0.0, _wall_texture(rng, sx, sz), 0.8),
-        Surface("wall_x0", 1, 2, 0.0, 0.0, _wall_texture(rng, sy, sz), 0.95),
-        Surface("wall_x1", 1, 2, 0.0, 0.0, _wall_texture(rng, sy, sz), 0.7),
+        Surface("wall_y0", 0, 2, 0.0, 0.0, _wall_texture(rng, sx, sz, plain), 0.9),
+        Surface("wall_y1", 0, 2, 0.0, 0.0, _wall_texture(rng, sx, sz, plain), 0.8),
+        Surface("wall_x0", 1, 2, 0.0, 0.0, _wall_texture(rng, sy, sz, plain), 0.95),
+        Surface("wall_x1", 1, 2, 0.0, 0.0, _wall_texture(rng, sy, sz, plain), 0.7),
     ]
     for index, box in enumerate(world.boxes):
         color = _random_color(rng, 50, 220)

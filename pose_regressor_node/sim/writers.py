@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import math
+import multiprocessing as mp
+import os
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Any, Dict, Iterator, List, Optional, Protocol, Sequence, Tuple
 
 import cv2
 import numpy as np
 from tqdm import tqdm
 
-from ..bags import FACTORY, BagWriter, camera_info_msg, compressed_image_msg, image_msg
+from ..bags import FACTORY, TYPESTORE, BagWriter, compressed_image_msg, image_msg
+from ..geometry import Pose
+from .camera import PinholeCamera
 from .drive import Drive
 from .renderer import Renderer, RenderOptions
+from .world import World
 
-__all__ = ["write_7scenes", "write_rosbag2", "frame_options", "TOPICS"]
+__all__ = ["write_7scenes", "write_rosbag2", "frame_options", "camera_info_msg", "TOPICS"]
 
 TOPICS = {
     "image": "/camera/image_raw",
@@ -25,7 +30,28 @@ TOPICS = {
     "tf": "/tf",
     "tf_static": "/tf_static",
 }
+
+
+class FrameSource(Protocol):
+    """A drive or a set of coverage views: (stamp_ns, camera-to-map pose) per frame."""
+
+    def frames(self) -> Iterator[Tuple[int, Pose]]: ...
+
+
 SPLIT_FILES = {"train": "TrainSplit.txt", "val": "ValidationSplit.txt", "test": "TestSplit.txt"}
+
+
+def camera_info_msg(camera: PinholeCamera, stamp_ns: int, frame_id: str) -> Any:
+    """sensor_msgs/CameraInfo of the simulated pinhole camera (no distortion)."""
+    k = camera.k
+    p = np.zeros((3, 4))
+    p[:, :3] = k
+    return TYPESTORE.types["sensor_msgs/msg/CameraInfo"](
+        header=FACTORY.header(stamp_ns, frame_id), height=camera.height, width=camera.width,
+        distortion_model="plumb_bob", d=np.zeros(5), k=k.reshape(-1), r=np.eye(3).reshape(-1),
+        p=p.reshape(-1), binning_x=0, binning_y=0,
+        roi=TYPESTORE.types["sensor_msgs/msg/RegionOfInterest"](x_offset=0, y_offset=0, height=0, width=0, do_rectify=False),
+    )
 
 
 def frame_options(stamp_ns: int, realistic: bool) -> RenderOptions:
@@ -37,30 +63,75 @@ def frame_options(stamp_ns: int, realistic: bool) -> RenderOptions:
                          blur_sigma_px=0.6, noise_std=2.0)
 
 
-def write_7scenes(out: Path, renderer: Renderer, drives: Dict[str, List[Drive]], realistic: bool = True,
-                  image_ext: str = ".jpg", seed: int = 0) -> Path:
+class _FrameWriter:
+    """Renders and writes one 7-Scenes frame; one per worker process (the renderer is built once there)."""
+
+    def __init__(self, world: World, camera: PinholeCamera, realistic: bool, image_ext: str, seed: int) -> None:
+        self.renderer = Renderer(world, camera)
+        self.realistic, self.image_ext, self.seed = realistic, image_ext, seed
+
+    def __call__(self, job: Tuple[str, int, int, int, np.ndarray]) -> None:
+        folder, sequence, index, stamp_ns, matrix = job
+        rng = np.random.default_rng([self.seed, sequence, index])  # the frame's own noise: any order gives the same pixels
+        rgb = self.renderer.render(Pose.from_matrix(matrix), frame_options(stamp_ns, self.realistic), rng)
+        stem = Path(folder) / f"frame-{index:06d}"
+        cv2.imwrite(f"{stem}.color{self.image_ext}", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+        np.savetxt(f"{stem}.pose.txt", matrix, fmt="%.9e", delimiter="\t")
+
+
+_WORKER: Optional[_FrameWriter] = None
+
+
+def _start_worker(*args) -> None:
+    global _WORKER  # noqa: PLW0603 - one renderer per worker process, built once
+    _WORKER = _FrameWriter(*args)
+
+
+def _write_frame(job) -> None:
+    if _WORKER is None:
+        raise RuntimeError("frame writer process was not initialised")
+    _WORKER(job)
+
+
+def write_7scenes(out: Path, renderer: Renderer, drives: Dict[str, Sequence[FrameSource]], realistic: bool = True,
+                  image_ext: str = ".jpg", seed: int = 0, workers: Optional[int] = None) -> Path:
     """``out/seq-XX/frame-XXXXXX.{color.jpg,pose.txt}`` plus the split files (val is our addition).
 
-    Sequence numbers continue after the ``seq-XX`` folders already in ``out``, so splits written one
-    call at a time into one folder never overwrite each other's frames.
+    A split holds drives or coverage views (anything with ``name`` and ``frames()``). Frames render in
+    ``workers`` processes (default: one per core); each frame's sensor noise is seeded by its sequence
+    and index, so the output does not depend on the number of workers. Sequence numbers continue after
+    the ``seq-XX`` folders already in ``out``, so splits written one call at a time never overwrite
+    each other's frames.
     """
     out.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(seed)
     existing = [int(p.name[4:]) for p in out.glob("seq-*") if p.is_dir() and p.name[4:].isdigit()]
     sequence = max(existing, default=0)
-    for split, split_drives in drives.items():
-        names = []
-        for drive in split_drives:
+    jobs: List[Tuple[str, int, int, int, np.ndarray]] = []
+    names: Dict[str, List[str]] = {}
+    for split, sources in drives.items():
+        names[split] = []
+        for source in sources:
             sequence += 1
             folder = out / f"seq-{sequence:02d}"
             folder.mkdir(exist_ok=True)
-            names.append(f"sequence{sequence}")
-            for i, (stamp_ns, cam_pose) in enumerate(tqdm(list(drive.frames()), desc=f"{split} {drive.name}",
-                                                         unit="frame", leave=False)):
-                rgb = renderer.render(cam_pose, frame_options(stamp_ns, realistic), rng)
-                cv2.imwrite(str(folder / f"frame-{i:06d}.color{image_ext}"), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
-                np.savetxt(folder / f"frame-{i:06d}.pose.txt", cam_pose.as_matrix(), fmt="%.9e", delimiter="\t")
-        (out / SPLIT_FILES[split]).write_text("\n".join(names) + "\n")
+            names[split].append(f"sequence{sequence}")
+            jobs += [(str(folder), sequence, i, stamp_ns, pose.as_matrix())
+                     for i, (stamp_ns, pose) in enumerate(source.frames())]
+    args = (renderer.world, renderer.camera, realistic, image_ext, seed)
+    workers = min(len(jobs), workers or os.cpu_count() or 1)
+    progress = tqdm(total=len(jobs), desc=f"rendering {', '.join(drives)}", unit="frame")
+    if workers <= 1:
+        writer = _FrameWriter(*args)
+        for job in jobs:
+            writer(job)
+            progress.update()
+    else:
+        with mp.get_context("spawn").Pool(workers, initializer=_start_worker, initargs=args) as pool:
+            for _ in pool.imap_unordered(_write_frame, jobs, chunksize=8):
+                progress.update()
+    progress.close()
+    for split, split_names in names.items():
+        (out / SPLIT_FILES[split]).write_text("\n".join(split_names) + "\n")
     return out
 
 

@@ -53,6 +53,8 @@ class ModelMetadata:
     step: int = 0
     epoch: int = 0
     val_errors: Dict[str, float] = field(default_factory=dict)
+    # Variance scale factors fitted on the validation split for the uncertainty head (already in the weights).
+    calibration: Dict[str, float] = field(default_factory=dict)
     format_version: int = FORMAT_VERSION
 
     def to_dict(self) -> Dict[str, Any]:
@@ -72,6 +74,7 @@ class ModelMetadata:
                 step=int(data.get("step", 0)),
                 epoch=int(data.get("epoch", 0)),
                 val_errors={k: float(v) for k, v in dict(data.get("val_errors", {})).items()},
+                calibration={k: float(v) for k, v in dict(data.get("calibration", {})).items()},
                 format_version=int(data.get("format_version", FORMAT_VERSION)),
             )
         except (KeyError, TypeError, ValueError) as err:

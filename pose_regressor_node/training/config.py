@@ -38,6 +38,11 @@ class TrainConfig:
     amp: bool = True
     max_steps_per_epoch: Optional[int] = None  # for smoke runs
     width_mult: float = 1.0
+    dropout: float = 0.5  # of the head's hidden layer (the documents' PoseNet head)
+    uncertainty: bool = True  # per-frame log-variance head, calibrated on the validation split
+    uncertainty_weight: float = 1.0
+    crop_margin: int = 4  # pixels cached around the centre crop: random crops shift by up to this much
+    cache_dir: Optional[str] = None  # frame cache folder (default: the package's cache folder)
 
     def validate(self) -> None:
         if self.model not in ARCHITECTURES:
@@ -49,6 +54,11 @@ class TrainConfig:
                 raise ParameterError(f"--{name} must be positive, got {getattr(self, name)}")
         if self.lr <= 0 or self.beta <= 0:
             raise ParameterError("--lr and --beta must be positive")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ParameterError(f"--dropout must be in [0, 1), got {self.dropout}")
+        if self.crop_margin < 0 or self.crop + 2 * self.crop_margin > self.resize:
+            raise ParameterError(f"--crop_margin {self.crop_margin} needs --resize >= --crop + 2 * margin "
+                                 f"(resize {self.resize}, crop {self.crop})")
 
     def to_dict(self) -> Dict[str, Any]:
         return asdict(self)
@@ -91,12 +101,21 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--resize", type=positive_int, default=256, help="shorter image side before cropping")
     parser.add_argument("--crop", type=positive_int, default=224, help="square network input")
-    parser.add_argument("--workers", type=non_negative_int, default=None, help="DataLoader workers (default: cores - 1)")
+    parser.add_argument("--workers", type=non_negative_int, default=None,
+                        help="processes that decode frames into the frame cache (default: one per core)")
     parser.add_argument("--pretrained", default=None, help="local ImageNet weights for the backbone (torchvision names)")
     parser.add_argument("--resume", default=None, help="continue from this checkpoint (e.g. RUN/last.pt)")
     parser.add_argument("--no_amp", dest="amp", action="store_false", help="disable mixed precision on CUDA")
     parser.add_argument("--max_steps_per_epoch", type=positive_int, default=None, help="cap steps per epoch (smoke runs)")
     parser.add_argument("--width_mult", type=positive_float, default=1.0, help="mobilenet_v2 width multiplier")
+    parser.add_argument("--dropout", type=non_negative_float, default=0.5, help="dropout of the head's hidden layer")
+    parser.add_argument("--no_uncertainty", dest="uncertainty", action="store_false",
+                        help="no per-frame uncertainty head (the published covariance is then fixed)")
+    parser.add_argument("--uncertainty_weight", type=non_negative_float, default=1.0,
+                        help="weight of the uncertainty head's negative log-likelihood")
+    parser.add_argument("--crop_margin", type=non_negative_int, default=4,
+                        help="pixels cached around the centre crop; random crops shift by up to this much")
+    parser.add_argument("--cache_dir", default=None, help="frame cache folder (default: ~/.cache/pose_regressor/frames)")
 
 def add_distill_arguments(parser: argparse.ArgumentParser) -> None:
     add_train_arguments(parser)

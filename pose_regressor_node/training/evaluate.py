@@ -1,18 +1,57 @@
-"""Prediction over a loader and pose-error evaluation (shared by validation and ``test``)."""
+"""Prediction over a loader, pose-error evaluation and the uncertainty's calibration and checks
+(shared by validation, ``test`` and the calibration at the end of ``train``)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Tuple
+from dataclasses import asdict, dataclass
+from typing import Dict, Optional
 
 import numpy as np
 import torch
+from scipy.stats import chi2, spearmanr
 from torch import nn
 from torch.utils.data import DataLoader
 
 from ..geometry import ErrorSummary, quat_canonical, rotation_error_deg, summarize_errors, translation_error
 
-__all__ = ["Evaluation", "predict", "evaluate"]
+__all__ = ["Evaluation", "Prediction", "UncertaintySummary", "calibrate_uncertainty", "predict", "evaluate",
+           "variance_scale", "summarize_uncertainty"]
+
+DOF = 3  # translation and rotation errors are both modelled as isotropic 3-D Gaussians
+
+
+@dataclass
+class Prediction:
+    xyz: np.ndarray
+    quat: np.ndarray
+    log_var: Optional[np.ndarray]  # (N, 2): translation m^2, rotation rad^2; None without the head
+    xyz_true: np.ndarray
+    quat_true: np.ndarray
+    index: np.ndarray
+
+
+@dataclass(frozen=True)
+class UncertaintySummary:
+    """How well the predicted variances describe the errors on one split.
+
+    ``within_1sigma_*``: share of frames whose squared error is inside the predicted 1-sigma region
+    (e^2 / sigma^2 <= 1), against the chi-square(3) expectation ``expected_1sigma``; likewise for 2 sigma.
+    ``spearman_*``: rank correlation between the predicted sigma and the actual error.
+    """
+
+    within_1sigma_t: float
+    within_2sigma_t: float
+    within_1sigma_r: float
+    within_2sigma_r: float
+    expected_1sigma: float
+    expected_2sigma: float
+    spearman_t: float
+    spearman_r: float
+    median_sigma_t_m: float
+    median_sigma_r_deg: float
+
+    def as_dict(self) -> Dict[str, float]:
+        return asdict(self)
 
 
 @dataclass
@@ -25,26 +64,77 @@ class Evaluation:
     t_err: np.ndarray
     r_err: np.ndarray
     indices: np.ndarray
+    log_var: Optional[np.ndarray] = None
+    uncertainty: Optional[UncertaintySummary] = None
 
 
 @torch.no_grad()
-def predict(model: nn.Module, loader: DataLoader, device: torch.device) -> Tuple[np.ndarray, ...]:
+def predict(model: nn.Module, loader: DataLoader, device: torch.device) -> Prediction:
     model.eval()
-    out = {"xyz": [], "quat": [], "xyz_true": [], "quat_true": [], "index": []}
+    out: Dict[str, list] = {"xyz": [], "quat": [], "log_var": [], "xyz_true": [], "quat_true": [], "index": []}
     for images, xyz, quat, index in loader:
-        pred_xyz, pred_quat = model(images.to(device, non_blocking=True))
-        out["xyz"].append(pred_xyz.float().cpu())
-        out["quat"].append(pred_quat.float().cpu())
+        pred = model(images.to(device, non_blocking=True))
+        out["xyz"].append(pred.xyz.float().cpu())
+        out["quat"].append(pred.quat.float().cpu())
+        if pred.log_var is not None:
+            out["log_var"].append(pred.log_var.float().cpu())
         out["xyz_true"].append(xyz)
         out["quat_true"].append(quat)
         out["index"].append(torch.as_tensor(index))
-    return tuple(torch.cat(v).numpy().astype(np.float64) if k != "index" else torch.cat(v).numpy()
-                 for k, v in out.items())
+    arrays = {k: torch.cat(v).numpy() for k, v in out.items() if v}
+    return Prediction(arrays["xyz"].astype(np.float64), arrays["quat"].astype(np.float64),
+                      arrays["log_var"].astype(np.float64) if "log_var" in arrays else None,
+                      arrays["xyz_true"].astype(np.float64), arrays["quat_true"].astype(np.float64), arrays["index"])
+
+
+def variance_scale(squared_errors: np.ndarray, variances: np.ndarray, dof: int = DOF) -> float:
+    """The one factor c that makes ``squared_errors / (c variances)`` follow chi-square(dof) at its median.
+
+    The median rather than the mean: a few gross errors (a frame the network cannot place) would
+    otherwise inflate every frame's variance, and what the filter and the checks use are quantiles.
+    """
+    ratio = np.asarray(squared_errors, float) / np.asarray(variances, float)
+    if ratio.size == 0:
+        raise ValueError("cannot calibrate on an empty split")
+    return float(np.median(ratio) / chi2.median(dof))
+
+
+def summarize_uncertainty(t_err_m: np.ndarray, r_err_deg: np.ndarray, log_var: np.ndarray) -> UncertaintySummary:
+    var_t, var_r = np.exp(log_var[:, 0]), np.exp(log_var[:, 1])
+    z_t = np.square(t_err_m) / var_t
+    z_r = np.square(np.radians(r_err_deg)) / var_r
+
+    def rank_corr(sigma: np.ndarray, err: np.ndarray) -> float:
+        return float(spearmanr(sigma, err).statistic) if len(err) > 2 else float("nan")
+
+    return UncertaintySummary(
+        within_1sigma_t=float(np.mean(z_t <= 1.0)), within_2sigma_t=float(np.mean(z_t <= 4.0)),
+        within_1sigma_r=float(np.mean(z_r <= 1.0)), within_2sigma_r=float(np.mean(z_r <= 4.0)),
+        expected_1sigma=float(chi2.cdf(1.0, DOF)), expected_2sigma=float(chi2.cdf(4.0, DOF)),
+        spearman_t=rank_corr(np.sqrt(var_t), t_err_m), spearman_r=rank_corr(np.sqrt(var_r), r_err_deg),
+        median_sigma_t_m=float(np.median(np.sqrt(var_t))), median_sigma_r_deg=float(np.degrees(np.median(np.sqrt(var_r)))))
 
 
 def evaluate(model: nn.Module, loader: DataLoader, device: torch.device) -> Evaluation:
-    xyz, quat, xyz_true, quat_true, index = predict(model, loader, device)
-    quat = quat_canonical(quat)
-    t_err = np.asarray(translation_error(xyz, xyz_true))
-    r_err = np.asarray(rotation_error_deg(quat, quat_true))
-    return Evaluation(summarize_errors(t_err, r_err), xyz, quat, xyz_true, quat_true, t_err, r_err, index)
+    pred = predict(model, loader, device)
+    quat = quat_canonical(pred.quat)
+    t_err = np.asarray(translation_error(pred.xyz, pred.xyz_true))
+    r_err = np.asarray(rotation_error_deg(quat, pred.quat_true))
+    uncertainty = summarize_uncertainty(t_err, r_err, pred.log_var) if pred.log_var is not None else None
+    return Evaluation(summarize_errors(t_err, r_err), pred.xyz, quat, pred.xyz_true, pred.quat_true, t_err, r_err,
+                      pred.index, pred.log_var, uncertainty)
+
+
+def calibrate_uncertainty(model: nn.Module, loader: DataLoader, device: torch.device) -> Dict[str, float]:
+    """Fit one variance scale per output on this (validation) split and fold it into the head's
+    ``log_var_offset``, so every engine exported from the weights returns calibrated variances."""
+    ev = evaluate(model, loader, device)
+    if ev.log_var is None:
+        raise ValueError("the model has no uncertainty head to calibrate")
+    scale_t = variance_scale(np.square(ev.t_err), np.exp(ev.log_var[:, 0]))
+    scale_r = variance_scale(np.square(np.radians(ev.r_err)), np.exp(ev.log_var[:, 1]))
+    head = model.head
+    with torch.no_grad():
+        head.log_var_offset += torch.log(torch.tensor([scale_t, scale_r], dtype=head.log_var_offset.dtype,
+                                                      device=head.log_var_offset.device))
+    return {"variance_scale_translation": scale_t, "variance_scale_rotation": scale_r, "frames": float(len(ev.t_err))}

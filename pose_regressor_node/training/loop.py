@@ -1,13 +1,17 @@
 """The training loop for ``train`` and ``distill``: one linear function, read top to bottom.
 
-Seeded; AMP on CUDA; warm-up + cosine learning rate; model selection on the validation split
-(``best.pt``) plus ``last.pt`` and periodic snapshots; resume; tqdm progress; TensorBoard scalars
-and a CSV log. Under ``torchrun`` it runs DistributedDataParallel, one process per GPU.
+Seeded; AMP on CUDA; warm-up + cosine learning rate; frames from the frame cache (decoded once);
+model selection on the validation split (``best.pt``) plus ``last.pt`` and periodic snapshots;
+resume; tqdm progress; TensorBoard scalars and a CSV log. With an uncertainty head, ``best.pt``
+is calibrated on the validation split at the end. Under ``torchrun`` it runs
+DistributedDataParallel, one process per GPU (or gloo processes on a CPU); every forward pass,
+feature taps included, goes through the wrapped model so that DDP's hooks run.
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import math
 import os
 import random
@@ -24,14 +28,14 @@ from torch.utils.data.distributed import DistributedSampler
 from tqdm import tqdm
 
 from ..data import load_samples, scene_extent
-from ..data.dataset import PoseDataset, make_loader
-from ..data.transforms import EvalTransform, TrainTransform
+from ..data.cache import CachedPoseDataset, ColorJitter, FrameCache, cached_loader
 from ..errors import CheckpointError, ParameterError
 from ..metadata import ModelMetadata, PreprocessSpec
-from ..model import PoseLoss, build_model, load_checkpoint, save_checkpoint, unwrap_model
+from ..model import PoseLoss, UncertaintyLoss, build_model, load_checkpoint, save_checkpoint, unwrap_model
 from ..model.distillation import DistillationLoss, DistillWeights
+from ..paths import cache_dir
 from .config import DistillConfig, TrainConfig
-from .evaluate import evaluate
+from .evaluate import calibrate_uncertainty, evaluate
 
 __all__ = ["train", "lr_at", "resolve_device", "TrainResult"]
 
@@ -98,24 +102,35 @@ def train(config: TrainConfig, distill: Optional[DistillConfig] = None, quiet: b
     run_dir.mkdir(parents=True, exist_ok=True)
     show = rank == 0 and not quiet
 
-    # --- data: selection happens on the validation split, never on test
+    # --- data: decoded once into the frame cache; selection on the validation split, never on test
     spec = PreprocessSpec(resize=config.resize, crop=config.crop)
     train_samples = load_samples(config.dataset, Path(config.dataroot), "train")
     val_samples = load_samples(config.dataset, Path(config.dataroot), "val")
     extent = scene_extent(train_samples)
-    train_set = PoseDataset(train_samples, TrainTransform(spec))
+    frames_dir = Path(config.cache_dir) if config.cache_dir else cache_dir("frames")
+    if world > 1 and rank != 0:
+        dist.barrier()  # rank 0 builds the caches, the others open them
+    train_cache = FrameCache.build(train_samples, spec, config.crop_margin, frames_dir, config.workers, show)
+    val_cache = FrameCache.build(val_samples, spec, 0, frames_dir, config.workers, show)
+    if world > 1 and rank == 0:
+        dist.barrier()
+    train_set = CachedPoseDataset(train_samples, train_cache, ColorJitter(), seed=config.seed + rank)
     sampler = DistributedSampler(train_set, num_replicas=world, rank=rank, seed=config.seed) if world > 1 else None
-    train_loader = make_loader(train_set, config.batch_size, shuffle=True, device=device, workers=config.workers,
-                               sampler=sampler, seed=config.seed, drop_last=len(train_set) > config.batch_size)
-    val_loader = make_loader(PoseDataset(val_samples, EvalTransform(spec)), config.batch_size, shuffle=False,
-                             device=device, workers=config.workers)
+    pin = device.type == "cuda"
+    train_loader = cached_loader(train_set, config.batch_size, shuffle=True, sampler=sampler, seed=config.seed,
+                                 drop_last=len(train_set) > config.batch_size, pin_memory=pin)
+    val_loader = cached_loader(CachedPoseDataset(val_samples, val_cache, None), config.batch_size, shuffle=False,
+                               pin_memory=pin)
 
     # --- models: teacher and student from the same builder
     arch_options = {"width_mult": config.width_mult} if config.model == "mobilenet_v2" else {}
-    model = build_model(config.model, **arch_options).to(device)
+    model = build_model(config.model, dropout=config.dropout, uncertainty=config.uncertainty, **arch_options).to(device)
+    with torch.no_grad():  # start at the middle of the scene, not at its corner (the origin)
+        model.head.fc_xyz.bias.copy_(torch.tensor(np.mean([s.pose.position for s in train_samples], axis=0)))
     if config.pretrained:
         model.load_backbone_weights(config.pretrained)
     criterion = PoseLoss(beta=config.beta, learn_weights=config.learn_beta).to(device)
+    uncertainty_loss = UncertaintyLoss() if config.uncertainty else None
     teacher, distiller = None, None
     if distill is not None:
         teacher = load_checkpoint(distill.teacher_path, arch=distill.teacher_model, map_location=str(device)).model
@@ -174,23 +189,27 @@ def train(config: TrainConfig, distill: Optional[DistillConfig] = None, quiet: b
         sums: Dict[str, float] = {}
         bar = tqdm(train_loader, total=steps_per_epoch, desc=f"epoch {epoch + 1}/{config.niter}", disable=not show,
                    leave=False, unit="batch")
+        epoch_start, images_seen = time.perf_counter(), 0  # the training steps' own rate, batches fetched included
         for batch_index, (images, xyz, quat, _) in enumerate(bar):
             if batch_index >= steps_per_epoch:
                 break
+            images_seen += len(images)
             for group in optimizer.param_groups:
                 group["lr"] = lr_at(step, total_steps, int(config.warmup_epochs * steps_per_epoch), config.lr)
             images, xyz, quat = (t.to(device, non_blocking=True) for t in (images, xyz, quat))
             with torch.autocast(device.type, enabled=scaler.is_enabled()):
-                if distiller is not None:
-                    pred_xyz, pred_quat, student_taps = unwrap_model(model).forward_with_taps(images, taps)
-                    with torch.no_grad():
-                        _, _, teacher_taps = teacher.forward_with_taps(images, taps)
-                else:
-                    pred_xyz, pred_quat = model(images)
-                loss, parts = criterion(pred_xyz.float(), pred_quat.float(), xyz, quat)
+                out = model(images, taps=taps)  # through the DDP wrapper, taps included
+                pred_xyz, pred_quat = out.xyz.float(), out.quat.float()
+                loss, parts = criterion(pred_xyz, pred_quat, xyz, quat)
                 parts["loss_pose"] = float(loss.detach())
+                if uncertainty_loss is not None and out.log_var is not None:
+                    nll, nll_parts = uncertainty_loss(out.log_var.float(), pred_xyz, pred_quat, xyz, quat)
+                    loss = loss + config.uncertainty_weight * nll
+                    parts.update(nll_parts)
                 if distiller is not None:
-                    extra_loss, distill_parts = distiller({k: v.float() for k, v in student_taps.items()},
+                    with torch.no_grad():
+                        teacher_taps = teacher(images, taps=taps).taps
+                    extra_loss, distill_parts = distiller({k: v.float() for k, v in out.taps.items()},
                                                           {k: v.float() for k, v in teacher_taps.items()},
                                                           xyz, quat, extent)
                     loss = loss + extra_loss
@@ -210,12 +229,13 @@ def train(config: TrainConfig, distill: Optional[DistillConfig] = None, quiet: b
                     writer.add_scalar(f"train/{k}", v, step)
                 writer.add_scalar("train/lr", optimizer.param_groups[0]["lr"], step)
             bar.set_postfix(loss=f"{parts['loss_total']:.3f}")
+        images_per_s = images_seen / max(time.perf_counter() - epoch_start, 1e-9)
         if rank != 0:
             continue
         val = evaluate(unwrap_model(model), val_loader, device).summary
         val_dict = {"median_m": val.median_m, "median_deg": val.median_deg, "mean_m": val.mean_m,
                     "mean_deg": val.mean_deg}
-        row = {"epoch": epoch + 1, "step": step, "lr": optimizer.param_groups[0]["lr"],
+        row = {"epoch": epoch + 1, "step": step, "lr": optimizer.param_groups[0]["lr"], "train_images_per_s": images_per_s,
                **{k: v / max(1, steps_per_epoch) for k, v in sums.items()}, **{f"val_{k}": v for k, v in val_dict.items()}}
         new_file = not csv_path.exists()
         with open(csv_path, "a", newline="") as f:
@@ -236,6 +256,20 @@ def train(config: TrainConfig, distill: Optional[DistillConfig] = None, quiet: b
                        f"{val.median_m:.3f} m {val.median_deg:.2f} deg (best {best_val['median_m']:.3f} m)")
     if writer is not None:
         writer.close()
+    if rank == 0 and config.uncertainty and paths["best"].exists():
+        _calibrate_best(paths["best"], val_loader, device, show)
     if world > 1:
         dist.barrier()
     return TrainResult(run_dir, paths["best"], paths["last"], best_val, config.niter, time.time() - t_start)
+
+
+def _calibrate_best(path: Path, val_loader, device: torch.device, show: bool) -> None:
+    """Fold the validation split's variance scales into ``best.pt`` (its weights and its metadata)."""
+    ckpt = load_checkpoint(str(path), map_location=str(device))
+    calibration = calibrate_uncertainty(ckpt.model, val_loader, device)
+    metadata = dataclasses.replace(ckpt.metadata, calibration=calibration)
+    save_checkpoint(str(path), ckpt.model, metadata, extra=ckpt.extra)
+    if show:
+        tqdm.write(f"uncertainty calibrated on the validation split ({int(calibration['frames'])} frames): variance x "
+                   f"{calibration['variance_scale_translation']:.3f} (translation), "
+                   f"x {calibration['variance_scale_rotation']:.3f} (rotation)")

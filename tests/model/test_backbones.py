@@ -82,7 +82,7 @@ def test_mobilenet_width_multiplier_shrinks_model():
 def test_output_shapes_and_unit_quaternions(arch):
     model = build_model(arch).eval()
     with torch.no_grad():
-        xyz, quat = model(torch.randn(2, 3, 96, 96))
+        xyz, quat, _, _ = model(torch.randn(2, 3, 96, 96))
     assert xyz.shape == (2, 3) and quat.shape == (2, 4)
     torch.testing.assert_close(quat.norm(dim=1), torch.ones(2))
 
@@ -91,7 +91,7 @@ def test_output_shapes_and_unit_quaternions(arch):
 def test_taps_have_declared_channels_and_strides(arch):
     model = build_model(arch).eval()
     with torch.no_grad():
-        _, _, taps = model.forward_with_taps(torch.randn(1, 3, 64, 64), taps=(1, 2, 3, 4, 5, 6))
+        taps = model(torch.randn(1, 3, 64, 64), taps=(1, 2, 3, 4, 5, 6)).taps
     assert sorted(taps) == [1, 2, 3, 4, 5, 6]
     for number, feature in taps.items():
         assert feature.shape[1] == model.tap_channels[number], number
@@ -105,7 +105,7 @@ def test_unknown_tap_and_arch_are_errors():
     with pytest.raises(ValueError, match="unknown architecture"):
         build_model("vgg16")
     with pytest.raises(ValueError, match="unknown feature taps"):
-        build_model("resnet18").forward_with_taps(torch.randn(1, 3, 32, 32), taps=(7,))
+        build_model("resnet18")(torch.randn(1, 3, 32, 32), taps=(7,))
 
 
 def test_pretrained_backbone_loads_from_local_file(tmp_path):

@@ -42,7 +42,7 @@ def test_learned_weighting_hand_computed_and_trainable():
 
 def test_gradients_flow_to_every_trainable_parameter():
     model = build_model("resnet18", dropout=0.0).train()
-    xyz, quat = model(torch.randn(2, 3, 64, 64))
+    xyz, quat, _, _ = model(torch.randn(2, 3, 64, 64))
     total, _ = PoseLoss()(xyz, quat, torch.randn(2, 3), torch.nn.functional.normalize(torch.randn(2, 4), dim=1))
     total.backward()
     no_grad = [n for n, p in model.named_parameters() if p.grad is None or not torch.isfinite(p.grad).all()]

@@ -64,9 +64,9 @@ def test_adapter_is_registered_and_trained_when_channels_differ():
     adapter_params = list(loss.parameters())
     assert len(adapter_params) == 1 and adapter_params[0].shape == (2048, 512, 1, 1)
     x = torch.randn(2, 3, 64, 64)
-    _, _, s_taps = student.forward_with_taps(x, loss.taps)
+    s_taps = student(x, taps=loss.taps).taps
     with torch.no_grad():
-        _, _, t_taps = teacher.eval().forward_with_taps(x, loss.taps)
+        t_taps = teacher.eval()(x, taps=loss.taps).taps
     total, _ = loss(s_taps, t_taps, torch.randn(2, 3), torch.nn.functional.normalize(torch.randn(2, 4)), 5.0)
     total.backward()
     assert adapter_params[0].grad is not None and student.backbone.layer4[0].conv1.weight.grad is not None

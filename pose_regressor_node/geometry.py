@@ -196,6 +196,19 @@ class Pose:
         return cls()
 
     @classmethod
+    def _unit(cls, px: float, py: float, pz: float, w: float, x: float, y: float, z: float) -> Pose:
+        """From floats already known to be a finite position and a (nearly) unit quaternion, such as the
+        composition of two poses: renormalised and put in the w >= 0 hemisphere without the input checks
+        of ``__init__`` (the filter composes poses thousands of times a second)."""
+        norm = math.sqrt(w * w + x * x + y * y + z * z)
+        if w < 0.0:
+            norm = -norm
+        pose = object.__new__(cls)
+        object.__setattr__(pose, "position", np.array([px, py, pz]))
+        object.__setattr__(pose, "quaternion", np.array([w / norm, x / norm, y / norm, z / norm]))
+        return pose
+
+    @classmethod
     def checked(cls, position: Sequence[float], quaternion: Sequence[float], unit_tol: float = 1e-3) -> Pose:
         """Build from untrusted input (a message): rejects non-unit quaternions instead of fixing them."""
         q = np.asarray(quaternion, dtype=np.float64)
@@ -214,7 +227,11 @@ class Pose:
 
     @classmethod
     def from_xyz_yaw(cls, x: float, y: float, yaw: float, z: float = 0.0) -> Pose:
-        return cls(np.array([x, y, z]), quat_from_yaw(yaw))
+        half = 0.5 * float(yaw)
+        position = (float(x), float(y), float(z))
+        if not math.isfinite(position[0] + position[1] + position[2] + half):
+            raise ValueError(f"pose must be finite, got x={x} y={y} z={z} yaw={yaw}")
+        return cls._unit(*position, math.cos(half), 0.0, 0.0, math.sin(half))
 
     @property
     def rotation(self) -> np.ndarray:
@@ -232,17 +249,30 @@ class Pose:
 
     def compose(self, other: Pose) -> Pose:
         """self * other: first other (child -> middle), then self (middle -> parent)."""
-        return Pose(
-            self.position + quat_rotate(self.quaternion, other.position),
-            quat_multiply(self.quaternion, other.quaternion),
-        )
+        w1, x1, y1, z1 = self.quaternion.tolist()
+        w2, x2, y2, z2 = other.quaternion.tolist()
+        px, py, pz = self.position.tolist()
+        vx, vy, vz = other.position.tolist()
+        cx, cy, cz = y1 * vz - z1 * vy, z1 * vx - x1 * vz, x1 * vy - y1 * vx  # u x v, then v + 2(w u x v + u x (u x v))
+        rx = vx + 2.0 * (w1 * cx + y1 * cz - z1 * cy)
+        ry = vy + 2.0 * (w1 * cy + z1 * cx - x1 * cz)
+        rz = vz + 2.0 * (w1 * cz + x1 * cy - y1 * cx)
+        return Pose._unit(px + rx, py + ry, pz + rz,
+                          w1 * w2 - x1 * x2 - y1 * y2 - z1 * z2, w1 * x2 + x1 * w2 + y1 * z2 - z1 * y2,
+                          w1 * y2 - x1 * z2 + y1 * w2 + z1 * x2, w1 * z2 + x1 * y2 - y1 * x2 + z1 * w2)
 
     def __matmul__(self, other: Pose) -> Pose:
         return self.compose(other)
 
     def inverse(self) -> Pose:
-        q_inv = quat_conjugate(self.quaternion)
-        return Pose(-quat_rotate(q_inv, self.position), q_inv)
+        w, x, y, z = self.quaternion.tolist()
+        x, y, z = -x, -y, -z
+        vx, vy, vz = self.position.tolist()
+        cx, cy, cz = y * vz - z * vy, z * vx - x * vz, x * vy - y * vx
+        rx = vx + 2.0 * (w * cx + y * cz - z * cy)
+        ry = vy + 2.0 * (w * cy + z * cx - x * cz)
+        rz = vz + 2.0 * (w * cz + x * cy - y * cx)
+        return Pose._unit(-rx, -ry, -rz, w, x, y, z)
 
     def transform_point(self, point: np.ndarray) -> np.ndarray:
         return self.position + quat_rotate(self.quaternion, point)

@@ -1,32 +1,59 @@
-"""sensor_msgs Image / CompressedImage -> RGB uint8, for rclpy and rosbags messages alike.
+"""Camera images: the encodings the package reads, and sensor_msgs Image / CompressedImage -> RGB
+uint8, for rclpy and rosbags messages alike.
 
 cv_bridge is used where ROS provides it (on the robot); otherwise ``rosbags.image``. Both accept
-the message duck-typed, so the node and replay decode through this one function.
+the message duck-typed, so the node, replay, ``extract`` and ``label`` decode through this one
+function. ``ENCODINGS`` is the one table of raw encodings: their channel count and the OpenCV
+conversion to RGB.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from typing import Any, Callable, Dict, Optional, Tuple
 
+import cv2
 import numpy as np
 
-from ..messages import rosbags_typestore
-from .preprocess import to_rgb
+from .messages import rosbags_typestore
 
-__all__ = ["decode_image", "deserialize_image", "ImageDecodeError", "IMAGE_TYPES"]
+__all__ = ["decode_image", "deserialize_image", "to_rgb", "ImageDecodeError", "IMAGE_TYPES", "ENCODINGS",
+           "SUPPORTED_ENCODINGS"]
 
 IMAGE_TYPES = ("sensor_msgs/msg/Image", "sensor_msgs/msg/CompressedImage")
+
+# encoding -> (channels, OpenCV conversion to RGB; None: already RGB)
+ENCODINGS: Dict[str, Tuple[int, Optional[int]]] = {
+    "rgb8": (3, None),
+    "bgr8": (3, cv2.COLOR_BGR2RGB),
+    "rgba8": (4, cv2.COLOR_RGBA2RGB),
+    "bgra8": (4, cv2.COLOR_BGRA2RGB),
+    "mono8": (1, cv2.COLOR_GRAY2RGB),
+}
+SUPPORTED_ENCODINGS = tuple(ENCODINGS)
 
 
 class ImageDecodeError(ValueError):
     """The message cannot be turned into an image; the text says why."""
 
 
+def to_rgb(image: np.ndarray, encoding: str = "rgb8") -> np.ndarray:
+    """Any supported 8-bit encoding -> (H, W, 3) RGB uint8. ValueError names what is supported."""
+    if encoding not in ENCODINGS:
+        raise ValueError(f"unsupported image encoding {encoding!r}; supported: {', '.join(SUPPORTED_ENCODINGS)}")
+    if image.dtype != np.uint8:
+        raise ValueError(f"expected an 8-bit image, got dtype {image.dtype}")
+    if encoding == "mono8" and image.ndim == 3 and image.shape[2] == 1:
+        image = image[..., 0]
+    code = ENCODINGS[encoding][1]
+    return image if code is None else cv2.cvtColor(image, code)
+
+
 def _check_raw(msg: Any) -> None:
     encoding = str(msg.encoding)
-    channels = {"rgb8": 3, "bgr8": 3, "rgba8": 4, "bgra8": 4, "mono8": 1}.get(encoding)
-    if channels is None:
-        raise ImageDecodeError(f"unsupported image encoding {encoding!r}; use rgb8, bgr8, rgba8, bgra8 or mono8")
+    if encoding not in ENCODINGS:
+        raise ImageDecodeError(f"unsupported image encoding {encoding!r}; use {', '.join(SUPPORTED_ENCODINGS)}")
+    channels = ENCODINGS[encoding][0]
     height, width, step = int(msg.height), int(msg.width), int(msg.step)
     if height <= 0 or width <= 0:
         raise ImageDecodeError(f"empty image ({width}x{height})")
@@ -52,16 +79,15 @@ def _with_rosbags(msg: Any) -> np.ndarray:
     return to_rgb(np.ascontiguousarray(image), str(msg.encoding))
 
 
-def _decoder():
+@functools.lru_cache(maxsize=1)
+def _decoder() -> Callable[[Any], np.ndarray]:
+    """cv_bridge where ROS provides it, else rosbags.image; chosen once per process."""
     try:
         import cv_bridge  # noqa: F401, PLC0415
 
         return _with_cv_bridge
     except ImportError:
         return _with_rosbags
-
-
-_DECODE = None
 
 
 def deserialize_image(raw: bytes, msgtype: str) -> Any:
@@ -80,16 +106,13 @@ def deserialize_image(raw: bytes, msgtype: str) -> Any:
 
 def decode_image(msg: Any) -> np.ndarray:
     """RGB uint8 (H, W, 3); raises ImageDecodeError for anything it cannot decode."""
-    global _DECODE  # noqa: PLW0603 - the backend choice is made once per process
-    if _DECODE is None:
-        _DECODE = _decoder()
     if hasattr(msg, "format"):
         if len(msg.data) == 0:
             raise ImageDecodeError("empty compressed image")
     else:
         _check_raw(msg)
     try:
-        rgb = _DECODE(msg)
+        rgb = _decoder()(msg)
     except ImageDecodeError:
         raise
     except Exception as err:  # decoders raise cv2.error, ValueError, their own types...

@@ -1,5 +1,5 @@
 """Message construction for bags: the shared ``MessageFactory`` over the rosbags typestore
-(ROS 2 Jazzy definitions), plus the image messages only bag writers build."""
+(ROS 2 Jazzy definitions), plus the image messages bag writers build."""
 
 from __future__ import annotations
 
@@ -9,9 +9,8 @@ import cv2
 import numpy as np
 
 from ..messages import MessageFactory, rosbags_typestore
-from ..sim.camera import PinholeCamera
 
-__all__ = ["TYPESTORE", "FACTORY", "image_msg", "compressed_image_msg", "camera_info_msg"]
+__all__ = ["TYPESTORE", "FACTORY", "image_msg", "compressed_image_msg"]
 
 TYPESTORE = rosbags_typestore()
 FACTORY = MessageFactory(lambda name: TYPESTORE.types[name])
@@ -32,15 +31,3 @@ def compressed_image_msg(rgb: np.ndarray, stamp_ns: int, frame_id: str, quality:
         raise ValueError("JPEG encoding failed")
     return _T["sensor_msgs/msg/CompressedImage"](header=FACTORY.header(stamp_ns, frame_id), format="jpeg",
                                                  data=buf.reshape(-1).astype(np.uint8))
-
-
-def camera_info_msg(camera: PinholeCamera, stamp_ns: int, frame_id: str) -> Any:
-    k = camera.k
-    p = np.zeros((3, 4))
-    p[:, :3] = k
-    return _T["sensor_msgs/msg/CameraInfo"](
-        header=FACTORY.header(stamp_ns, frame_id), height=camera.height, width=camera.width,
-        distortion_model="plumb_bob", d=np.zeros(5), k=k.reshape(-1), r=np.eye(3).reshape(-1),
-        p=p.reshape(-1), binning_x=0, binning_y=0,
-        roi=_T["sensor_msgs/msg/RegionOfInterest"](x_offset=0, y_offset=0, height=0, width=0, do_rectify=False),
-    )

@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+import sqlite3
+import struct
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from rosbags.highlevel import AnyReader, AnyReaderError
+from rosbags.rosbag1 import ReaderError as Rosbag1ReaderError
+from rosbags.rosbag2 import ReaderError as Rosbag2ReaderError
+from rosbags.serde import SerdeError
+from rosbags.typesys import TypesysError
 
 from ..errors import BagError
 from ..geometry import Pose
 from ..messages import transform_to_pose
 from .messages import TYPESTORE
 
-__all__ = ["BagReader", "find_topic"]
+__all__ = ["BagReader", "find_topic", "DAMAGED_BAG_ERRORS"]
+
+# What a damaged or foreign file raises while rosbags reads it: rosbags' own errors, a short read in its
+# CDR deserialiser (struct.error), a damaged sqlite3 database. Anything else is a bug and keeps its traceback.
+DAMAGED_BAG_ERRORS = (AnyReaderError, Rosbag1ReaderError, Rosbag2ReaderError, SerdeError, TypesysError, struct.error,
+                      sqlite3.DatabaseError)
 
 
 def find_topic(topics: Dict[str, str], msgtypes: Sequence[str], wanted: Optional[str] = None,
@@ -49,7 +60,7 @@ class BagReader:
     def __enter__(self) -> BagReader:
         try:
             self._reader.open()
-        except Exception as err:  # rosbags raises several types for damaged files
+        except DAMAGED_BAG_ERRORS as err:
             raise BagError(f"cannot read bag {self.path}: {err}") from err
         return self
 
@@ -82,7 +93,7 @@ class BagReader:
         for connection, timestamp, raw in self._stored(topics):
             try:
                 msg = self._reader.deserialize(raw, connection.msgtype)
-            except Exception as err:
+            except DAMAGED_BAG_ERRORS as err:
                 raise BagError(f"bag {self.path}: a {connection.topic} message does not deserialise: {err}") from err
             yield connection.topic, timestamp, msg
 
@@ -95,5 +106,5 @@ class BagReader:
         connections = [c for c in self._reader.connections if c.topic in topics]
         try:
             yield from self._reader.messages(connections=connections)
-        except Exception as err:
+        except DAMAGED_BAG_ERRORS as err:
             raise BagError(f"bag {self.path} is damaged while reading {topics}: {err}") from err

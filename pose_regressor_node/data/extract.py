@@ -18,7 +18,7 @@ import cv2
 from ..bags import BagReader, find_topic
 from ..errors import BagError
 from ..geometry import Pose
-from ..inference.decode import IMAGE_TYPES, ImageDecodeError, decode_image
+from ..images import IMAGE_TYPES, ImageDecodeError, decode_image
 from ..messages import stamp_ns_of, stamped_pose_from_msg, transform_to_pose
 from .folder import write_folder_split
 from .samples import Sample

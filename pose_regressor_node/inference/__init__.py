@@ -1,6 +1,7 @@
 """Preprocess + engines (torch, TorchScript, ONNX Runtime, TensorRT), export and benchmarks."""
 
-from .engine import BACKENDS, Engine, available_backends, load_engine
-from .preprocess import SUPPORTED_ENCODINGS, Preprocess, to_rgb
+from .engine import BACKENDS, DEVICES, available_backends, load_engine
+from .preprocess import Preprocess
+from .protocol import Engine, EngineOutput
 
-__all__ = ["BACKENDS", "SUPPORTED_ENCODINGS", "Engine", "Preprocess", "available_backends", "load_engine", "to_rgb"]
+__all__ = ["BACKENDS", "DEVICES", "Engine", "EngineOutput", "Preprocess", "available_backends", "load_engine"]

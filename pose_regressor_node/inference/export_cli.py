@@ -8,7 +8,8 @@ import argparse
 from pathlib import Path
 
 from ..errors import ParameterError
-from .export import DEFAULT_OPSET, export_onnx, export_tensorrt, metadata_json, quantize_onnx
+from .export import DEFAULT_OPSET, export_onnx, export_tensorrt, quantize_onnx
+from .model_file import metadata_json, onnx_output_names
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -36,7 +37,8 @@ def run(args: argparse.Namespace) -> int:
         out = Path(args.out or Path(args.checkpoint).with_suffix(".onnx"))
         fp32 = out.with_name(out.name.replace(".int8.onnx", ".onnx")) if args.int8 else out
         path = export_onnx(args.checkpoint, str(fp32), opset=args.opset, dynamic_batch=not args.static_batch)
-        print(f"wrote {path} (opset {args.opset}, input 'image' [batch,3,H,W], outputs 'xyz', 'quat')")
+        outputs = ", ".join(f"'{name}'" for name in onnx_output_names(str(path)))
+        print(f"wrote {path} (opset {args.opset}, input 'image' [batch,3,H,W], outputs {outputs})")
         if args.int8:
             int8 = out if out != fp32 else out.with_suffix(".int8.onnx")
             path = quantize_onnx(str(fp32), str(int8), args.calib)

@@ -1,7 +1,7 @@
-"""Frames in, base_link poses out: Preprocess -> Engine -> camera-to-base conversion.
+"""Frames in, base_link poses with covariances out: Preprocess -> Engine -> camera-to-base conversion.
 
 The one object the regressor node (one frame at a time) and replay (batches) both call, so the
-robot and the offline evaluation can never disagree about preprocessing or frames.
+robot and the offline evaluation can never disagree about preprocessing, frames or covariances.
 """
 
 from __future__ import annotations
@@ -12,51 +12,78 @@ import numpy as np
 
 from ..geometry import Pose
 from ..measurements import PoseEstimate
-from .engine import Engine
+from .config import RegressorConfig
 from .preprocess import Preprocess
+from .protocol import Engine, EngineOutput
 
-__all__ = ["FrameRegressor", "pose_covariance", "DEFAULT_POSITION_STD", "DEFAULT_ORIENTATION_STD",
-           "DEFAULT_EXTRINSIC_XYZ", "DEFAULT_EXTRINSIC_RPY"]
-
-# Published uncertainty of a regressed pose; the demo model's values, chosen on its validation drive.
-DEFAULT_POSITION_STD = 0.4  # m
-DEFAULT_ORIENTATION_STD = 0.12  # rad
-# Camera optical frame in base_link where neither /tf_static nor the parameters say: the demo car's
-# camera, 10 cm ahead and 15 cm up, looking forward (z forward, x right, y down).
-DEFAULT_EXTRINSIC_XYZ = (0.10, 0.0, 0.15)  # m
-DEFAULT_EXTRINSIC_RPY = (-1.5707963267948966, 0.0, -1.5707963267948966)  # rad
+__all__ = ["FrameRegressor", "base_covariance"]
 
 
-def pose_covariance(position_std: float, orientation_std: float) -> np.ndarray:
-    """Diagonal 6x6 covariance (x, y, z, rot X, rot Y, rot Z) from standard deviations (m, rad)."""
-    if not (position_std > 0 and orientation_std > 0):
-        raise ValueError(f"standard deviations must be > 0, got {position_std}, {orientation_std}")
-    return np.diag([position_std ** 2] * 3 + [orientation_std ** 2] * 3)
+def _skew(v: np.ndarray) -> np.ndarray:
+    return np.array([[0.0, -v[2], v[1]], [v[2], 0.0, -v[0]], [-v[1], v[0], 0.0]])
+
+
+def base_covariance(var_t: float, var_r: float, lever_arm_map: np.ndarray) -> np.ndarray:
+    """6x6 covariance (REP-103 order, map axes) of base_link's pose from the camera's isotropic
+    position variance ``var_t`` (m^2) and rotation variance ``var_r`` (rad^2).
+
+    base = camera * camera_T_base, so with the camera's small rotation error d (map axes) the base
+    position moves by d x r, r = R_camera t_camera->base (the lever arm in map axes): the rotation
+    variance leaks into the position over the lever arm, and the two become correlated.
+    """
+    lever = -_skew(np.asarray(lever_arm_map, dtype=float))  # d x r = -[r]x d
+    cov = np.zeros((6, 6))
+    cov[:3, :3] = var_t * np.eye(3) + var_r * lever @ lever.T
+    cov[:3, 3:] = var_r * lever
+    cov[3:, :3] = cov[:3, 3:].T
+    cov[3:, 3:] = var_r * np.eye(3)
+    return cov
 
 
 class FrameRegressor:
     """``estimate(frames, stamps)``: RGB frames -> PoseEstimate of base_link in map per frame.
 
     ``base_to_camera`` is the extrinsic (camera optical frame in base_link); the network predicts
-    the camera's pose in map, and map_T_base = map_T_camera * (base_T_camera)^-1.
+    the camera's pose in map, and map_T_base = map_T_camera * (base_T_camera)^-1. Each estimate's
+    covariance comes from the model's calibrated log-variances when the config says ``model`` and
+    the model has an uncertainty head, else from the config's fixed standard deviations.
     """
 
-    def __init__(self, engine: Engine, base_to_camera: Pose, covariance: np.ndarray) -> None:
+    def __init__(self, engine: Engine, base_to_camera: Pose, config: RegressorConfig = RegressorConfig()) -> None:
         self.engine = engine
         self.preprocess = Preprocess(engine.metadata.preprocess)
-        self.base_to_camera = base_to_camera
-        self._camera_to_base = base_to_camera.inverse()
-        self.covariance = np.asarray(covariance, dtype=np.float64).reshape(6, 6)
+        self.configure(config)
+        self.set_extrinsic(base_to_camera)
+
+    def configure(self, config: RegressorConfig) -> None:
+        self.config = config
+        self._fixed = config.fixed_covariance()
 
     def set_extrinsic(self, base_to_camera: Pose) -> None:
         self.base_to_camera = base_to_camera
         self._camera_to_base = base_to_camera.inverse()
 
-    def camera_poses(self, frames: Sequence[np.ndarray], encoding: str = "rgb8") -> List[Pose]:
-        xyz, quat = self.engine.infer(self.preprocess.batch(frames, encoding))
-        return [Pose(p, q) for p, q in zip(xyz, quat)]
+    @property
+    def covariance_source(self) -> str:
+        """What the published covariances come from right now: ``model`` or ``fixed``."""
+        has_head = bool(self.engine.metadata.arch_options.get("uncertainty"))
+        return "model" if self.config.covariance_source == "model" and has_head else "fixed"
+
+    def infer(self, frames: Sequence[np.ndarray], encoding: str = "rgb8") -> EngineOutput:
+        return self.engine.infer(self.preprocess.batch(frames, encoding))
 
     def estimate(self, frames: Sequence[np.ndarray], stamps_ns: Sequence[int], encoding: str = "rgb8",
                  latency_ns: Optional[int] = None) -> List[PoseEstimate]:
-        return [PoseEstimate(int(stamp), camera @ self._camera_to_base, self.covariance, latency_ns)
-                for camera, stamp in zip(self.camera_poses(frames, encoding), stamps_ns)]
+        out = self.infer(frames, encoding)
+        use_model = self.covariance_source == "model" and out.log_var is not None
+        estimates = []
+        for i, stamp in enumerate(stamps_ns):
+            camera = Pose(out.xyz[i], out.quat[i])
+            base = camera @ self._camera_to_base
+            if use_model:
+                var_t, var_r = np.exp(out.log_var[i])
+                covariance = base_covariance(float(var_t), float(var_r), base.position - camera.position)
+            else:
+                covariance = self._fixed
+            estimates.append(PoseEstimate(int(stamp), base, covariance, latency_ns))
+        return estimates

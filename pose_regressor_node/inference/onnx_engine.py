@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import List, Tuple
+from typing import List
 
 import numpy as np
 import onnxruntime as ort
 
 from ..errors import EngineError
-from .export import QUANTIZATION_KEY, metadata_from_props
+from .model_file import QUANTIZATION_KEY, metadata_from_props
+from .protocol import OUTPUT_NAMES, EngineOutput
 
 __all__ = ["OnnxEngine"]
 
@@ -46,8 +47,9 @@ class OnnxEngine:
         if QUANTIZATION_KEY in props:
             self.device += " (int8)"  # as TensorRT engines name their precision: logs and diagnostics show it
         self._input = self._session.get_inputs()[0].name
-        self._outputs = [o.name for o in self._session.get_outputs()]
+        present = {o.name for o in self._session.get_outputs()}
+        self._outputs = [name for name in OUTPUT_NAMES if name in present]
 
-    def infer(self, batch: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-        xyz, quat = self._session.run(self._outputs, {self._input: np.ascontiguousarray(batch, dtype=np.float32)})
-        return xyz.astype(np.float64), quat.astype(np.float64)
+    def infer(self, batch: np.ndarray) -> EngineOutput:
+        arrays = self._session.run(self._outputs, {self._input: np.ascontiguousarray(batch, dtype=np.float32)})
+        return EngineOutput(*(a.astype(np.float64) for a in arrays))

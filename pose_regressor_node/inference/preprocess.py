@@ -13,31 +13,10 @@ from typing import Optional, Sequence
 import cv2
 import numpy as np
 
+from ..images import to_rgb
 from ..metadata import PreprocessSpec
 
-__all__ = ["Preprocess", "to_rgb", "resize_shorter", "SUPPORTED_ENCODINGS"]
-
-_TO_RGB = {
-    "rgb8": None,
-    "bgr8": cv2.COLOR_BGR2RGB,
-    "rgba8": cv2.COLOR_RGBA2RGB,
-    "bgra8": cv2.COLOR_BGRA2RGB,
-    "mono8": cv2.COLOR_GRAY2RGB,
-}
-SUPPORTED_ENCODINGS = tuple(_TO_RGB)
-
-
-def to_rgb(image: np.ndarray, encoding: str = "rgb8") -> np.ndarray:
-    """Any supported 8-bit encoding -> (H, W, 3) RGB uint8. ValueError names what is supported."""
-    if encoding not in _TO_RGB:
-        raise ValueError(f"unsupported image encoding {encoding!r}; supported: {', '.join(SUPPORTED_ENCODINGS)}")
-    if image.dtype != np.uint8:
-        raise ValueError(f"expected an 8-bit image, got dtype {image.dtype}")
-    if encoding == "mono8" and image.ndim == 3 and image.shape[2] == 1:
-        image = image[..., 0]
-    code = _TO_RGB[encoding]
-    return image if code is None else cv2.cvtColor(image, code)
-
+__all__ = ["Preprocess", "resize_shorter"]
 
 def resize_shorter(image: np.ndarray, size: int) -> np.ndarray:
     h, w = image.shape[:2]
@@ -57,6 +36,7 @@ class Preprocess:
         self._offset = (np.asarray(spec.mean, np.float32) / std).astype(np.float32)
         self._chw = np.empty((3, spec.crop, spec.crop), np.float32)
         self._region = np.empty((0, 0, 3), np.float32)  # the crop region as float32, reused per frame size
+        self._batch = np.empty((0, 3, spec.crop, spec.crop), np.float32)
 
     def crop(self, rgb: np.ndarray) -> np.ndarray:
         """The centre crop of the image resized to ``resize`` on its shorter side (float32, HWC, 0-255).
@@ -93,7 +73,11 @@ class Preprocess:
         return self.normalize(self.crop(to_rgb(image, encoding)), out)
 
     def batch(self, images: Sequence[np.ndarray], encoding: str = "rgb8") -> np.ndarray:
-        out = np.empty((len(images), 3, self.spec.crop, self.spec.crop), np.float32)
+        """(N, 3, crop, crop) float32 in a buffer kept between calls (grown when N grows): reused by the
+        next call, like ``__call__``'s."""
+        if len(images) > len(self._batch):
+            self._batch = np.empty((len(images), 3, self.spec.crop, self.spec.crop), np.float32)
+        out = self._batch[:len(images)]
         for i, image in enumerate(images):
             self(image, encoding, out=out[i])
         return out

@@ -16,7 +16,7 @@ import json
 import logging
 import re
 from pathlib import Path
-from typing import Dict, Optional, Tuple
+from typing import Dict, Optional
 
 import numpy as np
 import tensorrt as trt  # this module is only imported where TensorRT exists
@@ -24,8 +24,10 @@ import torch
 
 from ..errors import EngineError
 from ..metadata import ModelMetadata
+from ..paths import cache_dir
 from .calibration import calibration_batches
-from .export import metadata_from_props, onnx_props
+from .model_file import metadata_from_props, onnx_props
+from .protocol import OUTPUT_NAMES, EngineOutput
 
 __all__ = ["TensorRTEngine", "build_engine", "engine_cache_path", "EntropyCalibrator"]
 
@@ -39,8 +41,6 @@ def _gpu_name() -> str:
 
 
 def engine_cache_path(onnx_path: str, precision: str) -> Path:
-    from .engine import cache_dir  # noqa: PLC0415
-
     gpu = re.sub(r"[^A-Za-z0-9]+", "-", _gpu_name()).strip("-")
     return cache_dir() / f"{Path(onnx_path).stem}.{gpu}.trt{trt.__version__}.{precision}.engine"
 
@@ -139,13 +139,13 @@ class TensorRTEngine:
         self.device = f"cuda ({_gpu_name()}, {self.precision})"
         self._by_name = hasattr(self._engine, "num_io_tensors")  # TensorRT >= 8.5; 8.2 has binding indices
 
-    def infer(self, batch: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    def infer(self, batch: np.ndarray) -> EngineOutput:
         with torch.cuda.stream(self._stream):  # the upload, the run and the outputs on one stream, in order
             x = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32)).cuda()
             outputs = self._run_by_name(x) if self._by_name else self._run_by_binding(x)
-            xyz, quat = outputs["xyz"].cpu(), outputs["quat"].cpu()
+            host = [outputs[name].cpu() for name in OUTPUT_NAMES if name in outputs]
         self._stream.synchronize()
-        return xyz.numpy().astype(np.float64), quat.numpy().astype(np.float64)
+        return EngineOutput(*(t.numpy().astype(np.float64) for t in host))
 
     def _run_by_name(self, x: torch.Tensor) -> Dict[str, torch.Tensor]:
         self._context.set_input_shape("image", tuple(x.shape))

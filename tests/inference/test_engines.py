@@ -10,23 +10,37 @@ import torch
 from pose_regressor_node.errors import EngineError
 from pose_regressor_node.geometry import rotation_error_deg
 from pose_regressor_node.inference import Preprocess, load_engine
-from pose_regressor_node.inference.export import METADATA_KEY, export_onnx
+from pose_regressor_node.inference.export import export_onnx
+from pose_regressor_node.inference.model_file import METADATA_KEY, onnx_output_names
 from pose_regressor_node.metadata import ModelMetadata, PreprocessSpec
-from pose_regressor_node.model import build_model, save_checkpoint
+from pose_regressor_node.model import build_model, load_checkpoint, save_checkpoint
 
 
-@pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory):
+def _save(path, uncertainty: bool):
     torch.manual_seed(0)
-    model = build_model("resnet18").eval()
+    model = build_model("resnet18", uncertainty=uncertainty).eval()
     with torch.no_grad():  # realistic outputs: metres away from the origin, rotations all around
         model.head.fc_xyz.bias.copy_(torch.tensor([3.0, -2.0, 0.4]))
         model.head.fc_xyz.weight.mul_(50.0)
         model.head.fc_quat.weight.mul_(100.0)
-    path = tmp_path_factory.mktemp("ckpt") / "model.pt"
+        if uncertainty:  # log-variances that vary per frame, and a calibration that must travel with the weights
+            model.head.fc_log_var.weight.mul_(1000.0)
+            model.head.log_var_offset.copy_(torch.tensor([0.7, -1.3]))
     save_checkpoint(str(path), model, ModelMetadata(arch="resnet18", arch_options=model.options,
                                                     preprocess=PreprocessSpec(resize=72, crop=64)))
     return path
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    """A model with the uncertainty head (calibrated): every engine must return its log-variances."""
+    return _save(tmp_path_factory.mktemp("ckpt") / "model.pt", uncertainty=True)
+
+
+@pytest.fixture(scope="module")
+def old_checkpoint(tmp_path_factory):
+    """A model from before the uncertainty head."""
+    return _save(tmp_path_factory.mktemp("ckpt") / "old.pt", uncertainty=False)
 
 
 @pytest.fixture
@@ -34,15 +48,38 @@ def batch(rng):
     return rng.standard_normal((3, 3, 64, 64)).astype(np.float32)
 
 
-def _assert_parity(a, b):
-    np.testing.assert_allclose(a[0], b[0], atol=1e-4)
-    assert np.max(rotation_error_deg(a[1], b[1])) < 0.01
-    assert np.ptp(a[0]) > 0.01  # the model's outputs do vary with the input
+def _assert_parity(a, b, atol=1e-4, max_deg=0.01):
+    np.testing.assert_allclose(a.xyz, b.xyz, atol=atol)
+    assert np.max(rotation_error_deg(a.quat, b.quat)) < max_deg
+    assert np.ptp(a.xyz) > 0.01  # the model's outputs do vary with the input
+    assert (a.log_var is None) == (b.log_var is None)
+    if a.log_var is not None:
+        np.testing.assert_allclose(a.log_var, b.log_var, atol=atol * 10)
+        assert a.log_var.shape == (len(a.xyz), 2) and (len(a.xyz) == 1 or np.ptp(a.log_var[:, 0]) > 1e-3)
+
+
+def test_every_engine_returns_the_calibrated_log_variances(checkpoint, batch):
+    out = load_engine(str(checkpoint), backend="torch", device="cpu").infer(batch)
+    model = load_checkpoint(str(checkpoint)).model
+    with torch.no_grad():
+        raw = model.head.fc_log_var(model.head.relu(model.head.fc(model.backbone.forward_features(
+            torch.from_numpy(batch))[0])))
+    np.testing.assert_allclose(out.log_var, raw.numpy() + [0.7, -1.3], atol=1e-4)  # the offset is in the output
+
+
+def test_a_model_without_the_head_still_runs_everywhere(old_checkpoint, batch, tmp_path):
+    onnx_path = export_onnx(str(old_checkpoint), str(tmp_path / "old.onnx"))
+    assert onnx_output_names(str(onnx_path)) == ["xyz", "quat"]
+    for engine in (load_engine(str(old_checkpoint), backend=b, device="cpu") for b in ("torch", "torchscript")):
+        assert engine.infer(batch).log_var is None
+    ort = load_engine(str(onnx_path), backend="onnxruntime", device="cpu")
+    assert ort.infer(batch).log_var is None
 
 
 def test_onnxruntime_matches_torch(checkpoint, batch, tmp_path):
     torch_engine = load_engine(str(checkpoint), backend="torch", device="cpu")
     onnx_path = export_onnx(str(checkpoint), str(tmp_path / "model.onnx"))
+    assert onnx_output_names(str(onnx_path)) == ["xyz", "quat", "log_var"]
     ort_engine = load_engine(str(onnx_path), backend="onnxruntime", device="cpu")
     assert ort_engine.metadata == torch_engine.metadata
     _assert_parity(torch_engine.infer(batch), ort_engine.infer(batch))
@@ -68,9 +105,7 @@ def test_tensorrt_fp16_parity(checkpoint, batch, tmp_path):
     onnx_path = export_onnx(str(checkpoint), str(tmp_path / "model.onnx"))
     trt_engine = load_engine(str(onnx_path), backend="tensorrt")
     ref = load_engine(str(checkpoint), backend="torch", device="cpu").infer(batch)
-    xyz, quat = trt_engine.infer(batch)
-    np.testing.assert_allclose(xyz, ref[0], atol=2e-2)  # fp16
-    assert np.max(rotation_error_deg(quat, ref[1])) < 1.0
+    _assert_parity(trt_engine.infer(batch), ref, atol=2e-2, max_deg=1.0)  # fp16
 
 
 def test_onnx_file_carries_metadata(checkpoint, tmp_path):

@@ -15,7 +15,8 @@ from pose_regressor_node.errors import EngineError
 from pose_regressor_node.geometry import rotation_error_deg
 from pose_regressor_node.inference import Preprocess, load_engine
 from pose_regressor_node.inference.calibration import calibration_batches
-from pose_regressor_node.inference.export import METADATA_KEY, QUANTIZATION_KEY, export_onnx, quantize_onnx
+from pose_regressor_node.inference.export import export_onnx, quantize_onnx
+from pose_regressor_node.inference.model_file import METADATA_KEY, QUANTIZATION_KEY
 from pose_regressor_node.metadata import ModelMetadata, PreprocessSpec
 from pose_regressor_node.model import build_model, save_checkpoint
 from pose_regressor_node.sim import Renderer, default_extrinsic, demo_world, generate_trajectory
@@ -52,7 +53,7 @@ def test_int8_model_carries_metadata_runs_quantized_and_stays_near_fp32(scene, t
     reference, quantized = (load_engine(str(p), device="cpu") for p in (fp32, int8))
     assert (reference.device, quantized.device) == ("cpu", "cpu (int8)")  # what the node's diagnostics show
     batch = Preprocess(reference.metadata.preprocess).batch(held_out)
-    (xyz, quat), (xyz_q, quat_q) = reference.infer(batch), quantized.infer(batch)
+    (xyz, quat, _), (xyz_q, quat_q, _) = reference.infer(batch), quantized.infer(batch)
     spread = np.ptp(xyz, axis=0).max()
     assert spread > 1e-3  # the outputs do depend on the frame
     assert np.abs(xyz_q - xyz).max() < 0.25 * spread  # quantisation noise, not a different function

@@ -51,7 +51,8 @@ def run_fused(drive, poses, latency_s: float, restamp: bool) -> Tuple[np.ndarray
     result = fuse_in_arrival_order(drive.odometry, poses, int(latency_s * 1e9), FusionConfig(), restamp=restamp)
     per_input_us = (time.perf_counter() - start) / (len(drive.odometry) + len(poses)) * 1e6
     truth_index = {int(s): k for k, s in enumerate(drive.truth.stamps_ns)}
-    errs = np.array([errors(p, drive.truth.pose(truth_index[s])) for s, p in zip(result.stamps_ns, result.poses)])
+    errs = np.array([errors(p, drive.truth.pose(truth_index[s])) for s, p in zip(result.stamps_ns, result.poses)
+                     if s in truth_index])  # outputs at odometry stamps; a naive filter's arrival stamps may not be
     return errs, result.decisions, per_input_us
 
 

@@ -1,35 +1,66 @@
-"""PoseFuser: wheel odometry predicts, regressed absolute poses correct; latency handled exactly.
+"""PoseFuser: odometry predicts, regressed absolute poses correct; latency handled exactly; the
+fused pose never worse than its best input.
 
-Every input becomes an event in a time-ordered history (``history_s`` long). The filter state after
-each event is kept, so a pose that arrives late (inference latency) or odometry that arrives out
-of order is inserted at its capture time and the filter is re-run from the state just before it:
-the result equals what in-order arrival would have given. A pose older than the history is
-rejected with a reason, never applied at the wrong time; a jump back in time by more than
-``time_jump_s`` (a bag loop) resets the filter.
+**History.** Every input becomes an event in a time-ordered history. The filter state after each
+event is kept, so a pose that arrives late (inference latency) or odometry that arrives out of
+order is inserted at its capture time and the filter is re-run from the state just before it:
+the result equals what in-order arrival would have given. An input older than ``history_s`` is
+refused with a reason, never applied at the wrong time and never a reason to reset; odometry
+older than that means the input clock jumped back (a looping bag), and only that (or a reset
+asked for) resets the filter.
 
-The arithmetic is filterpy's ``KalmanFilter`` on an error state (x = 0 between updates; the
+**Prediction.** With trusted odometry the state moves by the odometry increment, its distances
+multiplied by the estimated odometry scale (a state, so a scale-0.3 visual odometry is usable:
+Martinelli et al. 2007 calibrate odometry online the same way). Process noise grows per metre,
+per radian and per second. Without usable odometry (absent for ``odometry_timeout_s``, or
+distrusted) the state moves at the velocity the filter estimates, with the larger noise of a car
+that may change its speed, and regressed poses alone keep it in place.
+
+**Consistency and adaptation.** Odometry is checked twice. Per sample, a jump faster than the
+car can move (a restart to zero, a glitch) re-anchors the odometry reference instead of moving
+the fused pose. Per window, the shape of the odometry path is compared with the regressed poses'
+(``monitor.relative_motion_test``): a scale fault makes the filter *suspect* the odometry, which
+opens the scale's uncertainty and inflates the process noise by covariance matching on the
+regressed poses' NIS (innovation-based adaptive estimation, Mohamed & Schwarz 1999: the noise is
+scaled until predicted and observed innovations agree); a shape fault (wheels stuck while the car
+moves) *drops* the odometry until windows match again. Covariance matching was chosen over
+switchable constraints or an M-estimator because it needs no optimisation over a window (it
+fits a Kalman filter's per-input cost) and it acts on the input that is wrong: the window test
+names it, the NIS sizes the response.
+
+**Regressed poses** are gated by Mahalanobis distance; a duplicate (same stamp) is fused once;
+initialisation and re-initialisation after the car was moved use a consistent set of recent
+poses (``consensus``), never a single one.
+
+The arithmetic is filterpy's ``KalmanFilter`` on an error state (zero between updates; the
 correction is injected into the nominal pose), with its Joseph-form covariance update.
 """
 
 from __future__ import annotations
 
 import bisect
+import math
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple, Union
 
 import numpy as np
 from filterpy.kalman import KalmanFilter
-from scipy.stats import chi2
 
 from ..geometry import Pose, interpolate_pose, pose_from_twist
 from ..measurements import OdometrySample, PoseEstimate
 from .config import FusionConfig
-from .motion import PlanarModel, SpatialModel
+from .consensus import Candidate, consensus
+from .monitor import CONSISTENT, INCONSISTENT, SCALE, chi2_quantile, relative_motion_test, window_variances
+from .motion import MotionModel, PlanarModel, SpatialModel
+from .state import ABSENT, DROPPED, SUSPECT, TRUSTED, FilterState
 
-__all__ = ["PoseFuser", "FusedState", "Decision"]
+__all__ = ["PoseFuser", "FusedState", "FilterHealth", "Decision"]
 
 Measurement = Union[OdometrySample, PoseEstimate]
+VELOCITY_TIME_CONSTANT_S = 0.2  # smoothing of the velocity taken from odometry
+NIS_MEMORY = 0.1  # weight of each new pose in the running NIS mean
+JUMP_CONFIRMATIONS = 3  # too-old poses in a row, in increasing time, that mean the clock jumped back
 
 
 @dataclass(frozen=True)
@@ -46,27 +77,21 @@ class FusedState:
     stamp_ns: int
     pose: Pose  # base_link in map
     covariance: np.ndarray  # 6x6, REP-103 order, no zero variances
-    map_to_odom: Optional[Pose]  # the correction to publish as map->odom (None before odometry)
+    map_to_odom: Optional[Pose]  # the correction to publish as map->odom (None while odometry is unknown)
+    twist: np.ndarray  # (6,) the filter's velocity estimate in base_link: vx, vy, vz, wx, wy, wz
 
 
-@dataclass
-class _Cursor:
-    """Everything the filter knows after processing a prefix of the history."""
+@dataclass(frozen=True)
+class FilterHealth:
+    """What /diagnostics shows: how the filter judges its inputs right now."""
 
-    time_ns: Optional[int] = None
-    state: Optional[Pose] = None
-    p: Optional[np.ndarray] = None
-    odom_pose: Optional[Pose] = None  # odometry pose at time_ns (possibly interpolated)
-    odom_sample: Optional[OdometrySample] = None  # last real odometry sample at or before time_ns
-    rejected: List[np.ndarray] = field(default_factory=list)  # innovations of consecutive rejections
-
-    @property
-    def initialized(self) -> bool:
-        return self.state is not None
-
-    def snapshot(self) -> _Cursor:
-        """Poses are immutable and covariances are replaced, never written in place: a shallow copy suffices."""
-        return replace(self, rejected=list(self.rejected))
+    odometry: str  # trusted, suspect, dropped or absent
+    distrusted: str  # odometry, regressor or none
+    nis: float  # running mean of the regressed poses' NIS per degree of freedom (1 when consistent)
+    noise_inflation: float
+    odometry_scale: float
+    window_statistic: float  # last relative-motion test's chi-square over its threshold (NaN before one)
+    gated_share: float  # running share of regressed poses the gate rejected
 
 
 @dataclass
@@ -75,6 +100,9 @@ class _Event:
     item: Measurement
     decision: Optional[Decision] = None
     extrapolated: bool = False
+    odom_at: Optional[Pose] = None  # pose events: corrected odometry pose at the stamp, when known
+    corrected: Optional[Pose] = None  # odometry events: the re-anchored odometry pose
+    r_cov: Optional[np.ndarray] = None  # pose events: the measurement covariance in the model's dimensions
 
     @property
     def key(self) -> Tuple[int, int, Tuple[float, ...]]:
@@ -88,86 +116,118 @@ class _Event:
 
 
 class PoseFuser:
-    """``add_odometry``, ``add_pose``, ``state``, ``state_at``, ``reset``, ``configure``, ``stats``."""
+    """``add_odometry``, ``add_pose``, ``state``, ``state_at``, ``reset``, ``configure``, ``health``, ``stats``."""
 
     def __init__(self, config: FusionConfig = FusionConfig()) -> None:
         self._use_model(config.two_d_mode)
         self._apply(config)
         self._events: List[_Event] = []
         self._keys: List[Tuple[int, int, Tuple[float, ...]]] = []  # the events' sort keys, for bisect
-        self._snapshots: List[_Cursor] = []
-        self._base = _Cursor()
+        self._states: List[FilterState] = []  # the filter state after each event
+        self._base = self._fresh()
         self._pruned: Counter = Counter()
         self._refused: Counter = Counter()
+        self._old_poses: List[int] = []  # stamps of consecutive too-old poses
 
     # ----------------------------------------------------------------- configuration
     def configure(self, config: FusionConfig) -> None:
         """Apply new parameters to future events; switching 2-D/3-D mode resets the filter."""
         if config.two_d_mode != self.config.two_d_mode:
             self._use_model(config.two_d_mode)
-            self.reset()
+            self._apply(config)
+            self._clear(self._fresh())
+            return
         self._apply(config)
 
     def _use_model(self, two_d_mode: bool) -> None:
-        self.model = PlanarModel() if two_d_mode else SpatialModel()
-        self.kf = KalmanFilter(dim_x=self.model.dim, dim_z=self.model.dim)
+        self.model: MotionModel = PlanarModel() if two_d_mode else SpatialModel()
+        self.kf = KalmanFilter(dim_x=self.model.dim, dim_z=self.model.pose_dim)
+        self._h = np.eye(self.model.pose_dim, self.model.dim)
 
     def _apply(self, config: FusionConfig) -> None:
         self.config = config
-        self._gate = float(chi2.ppf(config.gate_probability, self.model.dim))
+        self._gate = chi2_quantile(config.gate_probability, self.model.pose_dim)
+
+    def _fresh(self) -> FilterState:
+        return FilterState(velocity=np.zeros(self.model.pose_dim))
 
     # ----------------------------------------------------------------- inputs
     def add_odometry(self, sample: OdometrySample, now_ns: Optional[int] = None) -> Decision:
-        problem = self._check_odometry(sample, now_ns)
+        """``now_ns``: the receiver's clock (the node's, or the arrival time in replay), for the one
+        future-stamp check; None skips it."""
+        problem = self._future(sample.stamp_ns, now_ns) or self._check_odometry(sample)
         if problem is not None:
             return self._refuse(problem)
         return self._insert(_Event(sample.stamp_ns, sample))
 
     def add_pose(self, estimate: PoseEstimate, now_ns: Optional[int] = None) -> Decision:
-        problem = self._check_pose(estimate, now_ns)
+        r_cov = self._measurement_covariance(estimate)
+        problem = self._future(estimate.stamp_ns, now_ns) or _check_covariance(r_cov)
         if problem is not None:
             return self._refuse(problem)
-        return self._insert(_Event(estimate.stamp_ns, estimate))
+        return self._insert(_Event(estimate.stamp_ns, estimate, r_cov=r_cov))
 
     def reset(self, pose: Optional[Pose] = None, covariance: Optional[np.ndarray] = None,
               stamp_ns: Optional[int] = None) -> None:
         """Forget the history; with a pose, (re)initialise there (RViz's /initialpose).
 
-        The odometry reference is kept, so prediction continues from the next odometry sample.
+        The odometry reference and the estimated scale are kept, so prediction continues from the
+        next odometry sample.
         """
-        cursor = self._latest().snapshot()
-        self._pruned.update(e.decision.reason for e in self._events if e.decision is not None)
-        self._events, self._keys, self._snapshots = [], [], []
-        cursor.rejected = []
+        state = self._latest().snapshot()
+        state.candidates, state.fail_streak, state.pass_streak = (), 0, 0
+        state.trust, state.inflation, state.nis = TRUSTED, 1.0, 1.0
         if pose is None:
-            cursor.state, cursor.p = None, None
+            state.pose, state.p = None, None
         else:
-            cursor.state = self.model.normalize(pose)
-            cursor.p = self._initial_covariance(covariance)
-            cursor.time_ns = stamp_ns if stamp_ns is not None else cursor.time_ns
-        self._base = cursor
+            state.pose = self.model.normalize(pose)
+            state.p = self._with_scale(self._initial_covariance(covariance), state.p)
+            state.velocity = np.zeros(self.model.pose_dim)
+            state.time_ns = stamp_ns if stamp_ns is not None else state.time_ns
+        self._clear(state)
 
     # ----------------------------------------------------------------- outputs
     @property
     def initialized(self) -> bool:
         return self._latest().initialized
 
+    @property
+    def newest_stamp_ns(self) -> Optional[int]:
+        return self._events[-1].stamp_ns if self._events else self._base.time_ns
+
+    def odometry_fresh(self, stamp_ns: int) -> bool:
+        """Whether odometry covers ``stamp_ns`` (its newest sample is within ``odometry_timeout_s``)."""
+        sample = self._latest().odom_sample
+        return sample is not None and stamp_ns - sample.stamp_ns <= self.config.odometry_timeout_s * 1e9
+
     def state(self) -> Optional[FusedState]:
         """The estimate at the newest input's time (None until initialised)."""
         return self._as_state(self._latest())
 
     def state_at(self, stamp_ns: int) -> Optional[FusedState]:
-        """The estimate at ``stamp_ns``: odometry applied up to that time, no measurement after it.
+        """The estimate at ``stamp_ns``: everything stamped up to then applied, nothing after it.
 
-        Ahead of the newest odometry the last odometry twist is extrapolated (``predict to now``).
+        Past the newest odometry the filter's own velocity estimate carries the pose forward.
         """
         index = bisect.bisect_right(self._keys, (stamp_ns, 2))
-        cursor = (self._snapshots[index - 1] if index > 0 else self._base).snapshot()
-        if not cursor.initialized:
+        state = (self._states[index - 1] if index > 0 else self._base).snapshot()
+        if not state.initialized:
             return None
-        if cursor.time_ns is not None and stamp_ns > cursor.time_ns:
-            self._advance_to(cursor, stamp_ns, index)
-        return self._as_state(cursor, stamp_ns)
+        if state.time_ns is not None and stamp_ns > state.time_ns:
+            self._advance_to(state, stamp_ns, index)
+        return self._as_state(state, stamp_ns)
+
+    def health(self) -> FilterHealth:
+        state = self._latest()
+        odometry = state.trust
+        if state.odom_sample is None or (state.time_ns is not None and state.time_ns - state.odom_sample.stamp_ns
+                                         > self.config.odometry_timeout_s * 1e9):
+            odometry = ABSENT
+        distrusted = "odometry" if odometry in (SUSPECT, DROPPED) else (
+            "regressor" if state.gated_share > 0.5 else "none")
+        test = state.last_test
+        return FilterHealth(odometry, distrusted, state.nis, state.inflation, state.scale,
+                            test.statistic / test.threshold if test else float("nan"), state.gated_share)
 
     def stats(self) -> Dict[str, int]:
         """How many inputs ended with each decision (inputs refused on arrival included)."""
@@ -176,27 +236,55 @@ class PoseFuser:
         return dict(counts)
 
     # ----------------------------------------------------------------- history
-    def _latest(self) -> _Cursor:
-        return self._snapshots[-1] if self._snapshots else self._base
+    def _latest(self) -> FilterState:
+        return self._states[-1] if self._states else self._base
+
+    def _clear(self, base: FilterState) -> None:
+        self._pruned.update(e.decision.reason for e in self._events if e.decision is not None)
+        self._events, self._keys, self._states, self._base = [], [], [], base
 
     def _refuse(self, decision: Decision) -> Decision:
         self._refused[decision.reason] += 1
         return decision
 
+    def _newest_odometry_ns(self) -> Optional[int]:
+        for event in reversed(self._events):
+            if event.is_odometry:
+                return event.stamp_ns
+        return self._base.odom_sample.stamp_ns if self._base.odom_sample is not None else None
+
+    def _too_old(self, event: _Event) -> Optional[Decision]:
+        """None if ``event`` can be inserted (after a reset if the clock jumped back); else why not."""
+        newest = self.newest_stamp_ns
+        history_ns = int(self.config.history_s * 1e9)
+        if newest is None or event.stamp_ns >= newest - history_ns:
+            self._old_poses = []
+            return None
+        newest_odometry = self._newest_odometry_ns()
+        jumped = event.is_odometry and newest_odometry is not None and event.stamp_ns < newest_odometry - history_ns
+        if not event.is_odometry:
+            self._old_poses = [s for s in self._old_poses if s < event.stamp_ns] + [event.stamp_ns]
+            jumped = len(self._old_poses) >= JUMP_CONFIRMATIONS and newest_odometry is None
+        if jumped:  # the inputs' clock went back (a looping bag): nothing before the jump applies any more
+            self._clear(self._fresh())
+            self._old_poses = []
+            self._refused["clock_jump_reset"] += 1
+            return None
+        age = (newest - event.stamp_ns) * 1e-9
+        return Decision(False, "too_old", f"{age:.3f} s older than the newest input; history is "
+                                          f"{self.config.history_s} s")
+
     def _insert(self, event: _Event) -> Decision:
-        newest = self._events[-1].stamp_ns if self._events else None
-        if newest is not None and event.stamp_ns < newest - int(self.config.time_jump_s * 1e9):
-            self.reset()
-            self._base = _Cursor()  # a bag loop: odometry from before the jump is meaningless
-            self._refused["time_jump_reset"] += 1
-        elif newest is not None and event.stamp_ns < newest - int(self.config.history_s * 1e9):
-            age = (newest - event.stamp_ns) * 1e-9
-            return self._refuse(Decision(False, "too_old", f"{age:.3f} s older than the newest input; "
-                                                           f"history is {self.config.history_s} s"))
+        refusal = self._too_old(event)
+        if refusal is not None:
+            return self._refuse(refusal)
         same = bisect.bisect_left(self._keys, (event.stamp_ns,))
-        if event.is_odometry and same < len(self._keys) and self._keys[same][0] == event.stamp_ns \
-                and self._events[same].is_odometry:
-            return self._refuse(Decision(False, "duplicate", "odometry with this stamp was already received"))
+        for j in range(same, len(self._keys)):
+            if self._keys[j][0] != event.stamp_ns:
+                break
+            if self._events[j].is_odometry == event.is_odometry:
+                kind = "odometry" if event.is_odometry else "a regressed pose"
+                return self._refuse(Decision(False, "duplicate", f"{kind} with this stamp was already received"))
         index = bisect.bisect_left(self._keys, event.key)
         self._events.insert(index, event)
         self._keys.insert(index, event.key)
@@ -207,102 +295,308 @@ class PoseFuser:
                     break
                 if self._events[j].extrapolated:
                     start = j
-        del self._snapshots[start:]
-        cursor = (self._snapshots[-1] if self._snapshots else self._base).snapshot()
+        del self._states[start:]
+        state = (self._states[-1] if self._states else self._base).snapshot()
         for k in range(start, len(self._events)):
-            self._process(cursor, k)
-            self._snapshots.append(cursor.snapshot())
+            self._process(state, k)
+            self._states.append(state.snapshot())
         self._prune()
-        return event.decision
+        decision = event.decision
+        if decision is None:  # unreachable: every processed event gets a decision
+            raise RuntimeError("an event was inserted but not processed")
+        return decision
 
     def _prune(self) -> None:
-        horizon = self._events[-1].stamp_ns - int(self.config.history_s * 1e9)
+        """Keep ``history_s`` for late inputs plus one monitor window before it."""
+        keep_ns = int((self.config.history_s + self.config.monitor_window_s) * 1e9)
+        horizon = self._events[-1].stamp_ns - keep_ns
         drop = 0
         while drop < len(self._events) - 1 and self._events[drop].stamp_ns < horizon:
             drop += 1
         if drop:
             self._pruned.update(e.decision.reason for e in self._events[:drop] if e.decision is not None)
-            self._base = self._snapshots[drop - 1]
+            self._base = self._states[drop - 1]
             del self._events[:drop]
             del self._keys[:drop]
-            del self._snapshots[:drop]
+            del self._states[:drop]
 
     # ----------------------------------------------------------------- filter steps
-    def _process(self, cursor: _Cursor, k: int) -> None:
+    def _process(self, state: FilterState, k: int) -> None:
         event = self._events[k]
-        if event.is_odometry:
-            self._apply_odometry(cursor, event.item)
-            event.decision = Decision(True, "odometry")
+        if isinstance(event.item, OdometrySample):
+            event.decision = self._odometry_step(state, event, event.item)
         else:
-            event.extrapolated = self._advance_to(cursor, event.stamp_ns, k + 1)
-            event.decision = self._apply_pose(cursor, event.item)
+            event.extrapolated = self._advance_to(state, event.stamp_ns, k + 1)
+            event.odom_at = state.odom_pose
+            event.decision = self._pose_step(state, event.item, event.r_cov, k)
 
-    def _apply_odometry(self, cursor: _Cursor, sample: OdometrySample) -> None:
-        if cursor.odom_pose is not None and cursor.initialized:
-            self._predict(cursor, cursor.odom_pose.inverse() @ sample.pose, sample.stamp_ns, sample)
-        cursor.odom_pose, cursor.odom_sample, cursor.time_ns = sample.pose, sample, sample.stamp_ns
+    def _is_jump(self, a: OdometrySample, b: OdometrySample) -> bool:
+        """Whether the odometry moved between two samples faster than the car can (distance and rotation
+        angle need no relative pose: rotations keep lengths, and the angle is 2 acos|<qa, qb>|)."""
+        dt = max((b.stamp_ns - a.stamp_ns) * 1e-9, 1e-3)
+        dx, dy, dz = (b.pose.position - a.pose.position).tolist()
+        cos_half = min(1.0, abs(float(a.pose.quaternion @ b.pose.quaternion)))
+        return (dx * dx + dy * dy + dz * dz > (self.config.max_speed * dt) ** 2
+                or 2.0 * math.acos(cos_half) > self.config.max_yaw_rate * dt)
 
-    def _advance_to(self, cursor: _Cursor, stamp_ns: int, search_from: int) -> bool:
-        """Predict to ``stamp_ns`` by odometry: interpolated if a later sample is known, else
-        extrapolated with the last twist. Returns True if it had to extrapolate."""
-        if cursor.odom_sample is None or cursor.time_ns is None or stamp_ns <= cursor.time_ns:
-            return False
-        after = next((e.item for e in self._events[search_from:] if e.is_odometry), None)
-        a = cursor.odom_sample
-        if after is not None:
+    def _odometry_step(self, state: FilterState, event: _Event, sample: OdometrySample) -> Decision:
+        previous = state.odom_sample
+        timeout_ns = self.config.odometry_timeout_s * 1e9
+        continuous = previous is not None and state.odom_pose is not None and \
+            sample.stamp_ns - previous.stamp_ns <= timeout_ns
+        jumped = continuous and previous is not None and self._is_jump(previous, sample)
+        if jumped and previous is not None and state.odom_pose is not None:
+            # continue the corrected odometry with the sample's own velocity across the jump
+            dt = (sample.stamp_ns - previous.stamp_ns) * 1e-9
+            expected = state.odom_offset @ previous.pose @ pose_from_twist(sample.twist, dt)
+            state.odom_offset = expected @ sample.pose.inverse()
+        corrected = state.odom_offset @ sample.pose
+        event.corrected = corrected
+        if not continuous:
+            state.odom_pose = None  # after a dropout the reference starts again: no increment across the gap
+        self._move(state, corrected if continuous else None, sample.stamp_ns, sample)
+        state.odom_pose, state.odom_sample, state.time_ns = corrected, sample, sample.stamp_ns
+        return Decision(True, "odometry_jump" if jumped else "odometry",
+                        "faster than max_speed / max_yaw_rate: odometry re-anchored" if jumped else "")
+
+    def _odometry_at(self, state: FilterState, stamp_ns: int, search_from: int) -> Tuple[Optional[Pose], bool]:
+        """The corrected odometry pose at ``stamp_ns``: interpolated towards the next sample, or carried
+        forward at the filter's velocity past the newest one (True); None where odometry is absent."""
+        a = state.odom_sample
+        timeout_ns = self.config.odometry_timeout_s * 1e9
+        if a is None or state.odom_pose is None or state.time_ns is None or stamp_ns - a.stamp_ns > timeout_ns:
+            return None, False
+        after = next((e.item for e in self._events[search_from:] if isinstance(e.item, OdometrySample)), None)
+        if after is not None and after.stamp_ns - a.stamp_ns <= timeout_ns and not self._is_jump(a, after):
             fraction = (stamp_ns - a.stamp_ns) / (after.stamp_ns - a.stamp_ns)
-            target, extrapolated = interpolate_pose(a.pose, after.pose, fraction), False
-        else:
-            target, extrapolated = a.pose @ pose_from_twist(a.twist, (stamp_ns - a.stamp_ns) * 1e-9), True
-        if cursor.initialized:
-            self._predict(cursor, cursor.odom_pose.inverse() @ target, stamp_ns, a)
-        cursor.odom_pose, cursor.time_ns = target, stamp_ns
+            return state.odom_offset @ interpolate_pose(a.pose, after.pose, fraction), False
+        increment = self.model.velocity_increment(state.velocity, (stamp_ns - state.time_ns) * 1e-9)
+        increment[:self.model.translation_dims] /= state.scale  # in the odometry's own (unscaled) units
+        return state.odom_pose @ self._increment_pose(increment), True
+
+    def _increment_pose(self, increment: np.ndarray) -> Pose:
+        if self.model.pose_dim == 3:
+            return Pose.from_xyz_yaw(increment[0], increment[1], increment[2])
+        return pose_from_twist(increment, 1.0)
+
+    def _advance_to(self, state: FilterState, stamp_ns: int, search_from: int) -> bool:
+        """Predict to ``stamp_ns``; True if odometry had to be extrapolated (redone when it arrives)."""
+        if state.time_ns is None or stamp_ns <= state.time_ns:
+            return False
+        target, extrapolated = self._odometry_at(state, stamp_ns, search_from)
+        self._move(state, target, stamp_ns, state.odom_sample)
+        state.odom_pose, state.time_ns = target, stamp_ns
         return extrapolated
 
-    def _predict(self, cursor: _Cursor, delta: Pose, stamp_ns: int, odom: OdometrySample) -> None:
-        dt = max(0.0, (stamp_ns - cursor.time_ns) * 1e-9)
-        new_state, f, g, increment = self.model.propagate(cursor.state, delta)
-        q = g @ self.model.increment_noise(increment, dt, self.config, odom.twist_covariance) @ g.T
-        self.kf.x = np.zeros((self.model.dim, 1))
-        self.kf.P = cursor.p
-        self.kf.predict(F=f, Q=q)
-        cursor.state, cursor.p = new_state, _symmetric(self.kf.P)
+    def _move(self, state: FilterState, target: Optional[Pose], stamp_ns: int,
+              sample: Optional[OdometrySample]) -> None:
+        """The prediction: by the odometry increment to ``target`` while odometry is usable, else by
+        the filter's velocity."""
+        if not state.initialized or state.time_ns is None:
+            return
+        dt = max(0.0, (stamp_ns - state.time_ns) * 1e-9)
+        if target is not None and state.odom_pose is not None and state.trust in (TRUSTED, SUSPECT):
+            increment = self.model.increment(state.odom_pose.inverse() @ target)
+            cov = sample.twist_covariance if sample is not None else np.eye(6) * 1e-6
+            self._predict(state, increment, dt, state.scale, True,
+                          self.model.increment_variances(increment, state.scale, dt, self.config, cov))
+            if dt > 0:
+                measured = increment.copy()
+                measured[:self.model.translation_dims] *= state.scale
+                alpha = min(1.0, dt / VELOCITY_TIME_CONSTANT_S)
+                state.velocity = state.velocity + alpha * (measured / dt - state.velocity)
+        elif dt > 0:
+            increment = self.model.velocity_increment(state.velocity, dt)
+            self._predict(state, increment, dt, 1.0, False, self.model.free_variances(dt, self.config))
 
-    def _apply_pose(self, cursor: _Cursor, estimate: PoseEstimate) -> Decision:
+    def _predict(self, state: FilterState, increment: np.ndarray, dt: float, scale: float, by_odometry: bool,
+                 variances: np.ndarray) -> None:
+        pd, dim = self.model.pose_dim, self.model.dim
+        if state.pose is None or state.p is None:
+            return
+        new_pose, f_pose, d_scale, g = self.model.propagate(state.pose, increment, scale)
+        f = np.eye(dim)
+        f[:pd, :pd] = f_pose
+        q = np.zeros((dim, dim))
+        q[:pd, :pd] = (g * variances) @ g.T
+        if by_odometry and self.config.estimate_odometry_scale:
+            f[:pd, -1] = d_scale
+            dist = scale * float(np.linalg.norm(increment[:self.model.translation_dims]))
+            q[-1, -1] = self.config.odometry_scale_drift_per_m ** 2 * dist
+        q[-1, -1] += 1e-12 * dt
+        if by_odometry:
+            q *= state.inflation
+        self.kf.x = np.zeros((dim, 1))
+        self.kf.P = state.p
+        self.kf.predict(F=f, Q=q)
+        state.pose, state.p = new_pose, _symmetric(self.kf.P)
+
+    def _pose_step(self, state: FilterState, estimate: PoseEstimate, r_cov: np.ndarray, k: int) -> Decision:
         measured = self.model.normalize(estimate.pose)
-        r_cov = self._measurement_covariance(estimate)
-        if not cursor.initialized:
-            cursor.state, cursor.p, cursor.rejected = measured, r_cov, []
-            cursor.time_ns = estimate.stamp_ns if cursor.time_ns is None else max(cursor.time_ns, estimate.stamp_ns)
-            return Decision(True, "initialized")
-        innovation = self.model.residual(measured, cursor.state)
-        s = cursor.p + r_cov
-        distance2 = float(innovation @ np.linalg.solve(s, innovation))
-        if distance2 > self._gate:
-            cursor.rejected.append(innovation)
-            if self._kidnapped(cursor.rejected):
-                cursor.state, cursor.p, cursor.rejected = measured, r_cov, []
-                return Decision(True, "reinitialized", "consistent rejected poses: the car was moved")
-            return Decision(False, "gated", f"Mahalanobis^2 {distance2:.1f} > {self._gate:.1f}")
+        stamp = estimate.stamp_ns
+        if state.pose is None or state.p is None:
+            return self._initialize(state, Candidate(stamp, measured, r_cov, state.odom_pose))
+        pd = self.model.pose_dim
+        innovation = self.model.residual(measured, state.pose)
+        distance2 = float(innovation @ np.linalg.solve(state.p[:pd, :pd] + r_cov, innovation))
+        state.nis += NIS_MEMORY * (min(distance2, self._gate) / pd - state.nis)
+        self._monitor(state, k)
+        gated = distance2 > self._gate
+        state.gated_share += NIS_MEMORY * (float(gated) - state.gated_share)
+        if gated:
+            return self._rejected(state, Candidate(stamp, measured, r_cov, state.odom_pose), distance2)
         self.kf.x = np.zeros((self.model.dim, 1))
-        self.kf.P = cursor.p
-        self.kf.update(innovation.reshape(-1, 1), R=r_cov, H=np.eye(self.model.dim))
-        cursor.state = self.model.inject(cursor.state, self.kf.x.ravel())
-        cursor.p = _symmetric(self.kf.P)
-        cursor.rejected = []
+        self.kf.P = state.p
+        self.kf.update(innovation.reshape(-1, 1), R=r_cov, H=self._h)
+        correction = self.kf.x.ravel()
+        state.pose = self.model.inject(state.pose, correction[:pd])
+        if self.config.estimate_odometry_scale:
+            state.log_scale += float(correction[-1])
+        state.p = _symmetric(self.kf.P)
+        if not self._odometry_drives(state):
+            state.velocity = self._fitted_velocity(state, k, state.velocity)
+        state.last_update_ns = stamp
         return Decision(True, "accepted", f"Mahalanobis^2 {distance2:.1f}")
 
-    def _kidnapped(self, innovations: List[np.ndarray]) -> bool:
-        if len(innovations) < self.config.kidnap_rejections:
-            return False
-        recent = np.array(innovations[-self.config.kidnap_rejections:])
-        spread = np.abs(recent - np.median(recent, axis=0))
-        pos_cols = [0, 1] if self.model.dim == 3 else [0, 1, 2]
-        rot_cols = [2] if self.model.dim == 3 else [3, 4, 5]
-        return bool(spread[:, pos_cols].max() <= self.config.kidnap_agreement_m
-                    and np.degrees(spread[:, rot_cols].max()) <= self.config.kidnap_agreement_deg)
+    def _fitted_velocity(self, state: FilterState, k: int, fallback: np.ndarray) -> np.ndarray:
+        """Without odometry: the body velocity of a straight-line fit (position and heading against time)
+        to the regressed poses of the last ``velocity_window_s`` that the filter accepted."""
+        if state.pose is None:
+            return fallback
+        now = self._events[k].stamp_ns
+        times, vectors = [], []
+        for j in range(k, -1, -1):
+            event = self._events[j]
+            if event.stamp_ns < now - self.config.velocity_window_s * 1e9:
+                break
+            if isinstance(event.item, PoseEstimate) and (j == k or (event.decision is not None and event.decision.accepted)):
+                times.append((event.stamp_ns - now) * 1e-9)
+                vectors.append(self.model.residual(self.model.normalize(event.item.pose), state.pose))
+        if len(times) < 3 or times[0] - times[-1] < 0.2:
+            return fallback
+        t = np.array(times)
+        slope = np.polyfit(t, np.array(vectors), 1)[0]  # per-component slope; residuals are small angles and offsets
+        return self.model.world_correction_to_body(state.pose, slope)
+
+    def _odometry_drives(self, state: FilterState) -> bool:
+        return state.odom_pose is not None and state.trust in (TRUSTED, SUSPECT)
+
+    def _initialize(self, state: FilterState, candidate: Candidate) -> Decision:
+        state.candidates = self._recent(state.candidates + (candidate,), candidate.stamp_ns)
+        found = self._consensus(state, self.config.init_poses)
+        if found is None:
+            return Decision(False, "initializing", f"{len(state.candidates)} recent poses, {self.config.init_poses} "
+                                                   "must agree")
+        state.pose, p_pose = found
+        state.p = self._with_scale(p_pose, state.p)
+        state.velocity = self._odometry_velocity(state)
+        if state.odom_pose is None:  # no odometry carried the poses forward: their mean lags, the fit says how much
+            state.velocity = self._candidates_velocity(state.candidates, state.pose, state.velocity)
+            lag = (candidate.stamp_ns - np.mean([c.stamp_ns for c in state.candidates])) * 1e-9
+            state.pose = state.pose @ self._increment_pose(self.model.velocity_increment(state.velocity, lag))
+        state.time_ns = max(state.time_ns or candidate.stamp_ns, candidate.stamp_ns)
+        state.candidates, state.last_update_ns = (), candidate.stamp_ns
+        return Decision(True, "initialized", f"from {self.config.init_poses}+ agreeing poses")
+
+    def _candidates_velocity(self, candidates: Tuple[Candidate, ...], pose: Pose, fallback: np.ndarray) -> np.ndarray:
+        """Without odometry at initialisation: the straight-line fit through the candidate poses."""
+        if len(candidates) < 3:
+            return fallback
+        newest = max(c.stamp_ns for c in candidates)
+        t = np.array([(c.stamp_ns - newest) * 1e-9 for c in candidates])
+        if np.ptp(t) < 0.2:
+            return fallback
+        slope = np.polyfit(t, np.array([self.model.residual(c.pose, pose) for c in candidates]), 1)[0]
+        return self.model.world_correction_to_body(pose, slope)
+
+    def _odometry_velocity(self, state: FilterState) -> np.ndarray:
+        """The newest odometry sample's twist in the model's dimensions, its speed scaled (zero without one)."""
+        if state.odom_sample is None:
+            return np.zeros(self.model.pose_dim)
+        velocity = state.odom_sample.twist[list(self.model.indices6)].copy()
+        velocity[:self.model.translation_dims] *= state.scale
+        return velocity
+
+    def _rejected(self, state: FilterState, candidate: Candidate, distance2: float) -> Decision:
+        state.candidates = self._recent(state.candidates + (candidate,), candidate.stamp_ns)
+        found = self._consensus(state, self.config.kidnap_rejections)
+        if found is None:
+            return Decision(False, "gated", f"Mahalanobis^2 {distance2:.1f} > {self._gate:.1f}")
+        state.pose, p_pose = found
+        state.p = self._with_scale(p_pose, state.p)
+        state.time_ns = max(state.time_ns or candidate.stamp_ns, candidate.stamp_ns)
+        state.candidates, state.last_update_ns = (), candidate.stamp_ns
+        return Decision(True, "reinitialized", "gated poses agree with each other: the car was moved")
+
+    def _recent(self, candidates: Tuple[Candidate, ...], now_ns: int) -> Tuple[Candidate, ...]:
+        window_ns = self.config.monitor_window_s * 1e9
+        return tuple(c for c in candidates if now_ns - c.stamp_ns <= window_ns)
+
+    def _consensus(self, state: FilterState, needed: int) -> Optional[Tuple[Pose, np.ndarray]]:
+        motion_var = self.model.free_variances(1.0, self.config)
+        return consensus(state.candidates, self.model, state.scale, self._gate, needed, motion_var,
+                         self.config.noise_xy_per_m ** 2)
+
+    def _monitor(self, state: FilterState, k: int) -> None:
+        """Every quarter window: the relative-motion test over the last window, and the trust it implies."""
+        now = self._events[k].stamp_ns
+        window_ns = int(self.config.monitor_window_s * 1e9)
+        if state.last_test_ns is not None and now - state.last_test_ns < window_ns // 4:
+            return
+        state.last_test_ns = now
+        dims = self.model.translation_dims
+        regressed, odometry, variances, times = [], [], [], []
+        for j in range(k, -1, -1):
+            event = self._events[j]
+            if event.stamp_ns < now - window_ns:
+                break
+            if event.r_cov is not None and event.odom_at is not None:
+                regressed.append(event.item.pose.position[:dims])
+                odometry.append(event.odom_at.position[:dims] * state.scale)
+                variances.append(float(np.trace(event.r_cov[:dims, :dims])) / dims)
+                times.append(event.stamp_ns)
+        if len(regressed) < self.config.monitor_min_poses:
+            return
+        odo = np.array(odometry[::-1])
+        travelled = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(odo, axis=0), axis=1))])
+        elapsed = (np.array(times[::-1]) - times[-1]) * 1e-9
+        test = relative_motion_test(np.array(regressed[::-1]), odo,
+                                    window_variances(variances[::-1], travelled, elapsed, self.config.noise_xy_per_m,
+                                                     self.config.noise_xy_per_s),
+                                    self.config.monitor_probability, self.config.monitor_min_poses)
+        if test is None:
+            return
+        state.last_test = test
+        self._judge(state, test.verdict, test.scale_ratio)
+
+    def _judge(self, state: FilterState, verdict: str, scale_ratio: float) -> None:
+        if verdict == CONSISTENT:
+            state.pass_streak, state.fail_streak = state.pass_streak + 1, 0
+            if state.pass_streak >= self.config.monitor_pass_windows:
+                state.trust, state.inflation = TRUSTED, 1.0
+            return
+        state.fail_streak, state.pass_streak = state.fail_streak + 1, 0
+        if state.fail_streak < self.config.monitor_fail_windows:
+            return
+        if verdict == SCALE and state.p is not None and self.config.estimate_odometry_scale:
+            if state.trust != SUSPECT:  # stop trusting the scale: open its uncertainty to the misfit seen
+                p = state.p.copy()
+                p[-1, -1] = max(p[-1, -1], math.log(scale_ratio) ** 2 + self.config.odometry_scale_std ** 2)
+                state.p = p
+            state.trust = SUSPECT
+            state.inflation = min(max(1.0, state.nis), self.config.max_noise_inflation)
+        elif verdict in (INCONSISTENT, SCALE):
+            state.trust, state.inflation = DROPPED, 1.0
 
     # ----------------------------------------------------------------- helpers
+    def _with_scale(self, p_pose: np.ndarray, previous: Optional[np.ndarray]) -> np.ndarray:
+        """The full covariance from a pose covariance, keeping the scale's variance if there was one."""
+        pd = self.model.pose_dim
+        p = np.zeros((self.model.dim, self.model.dim))
+        p[:pd, :pd] = p_pose
+        p[-1, -1] = previous[-1, -1] if previous is not None else self.config.odometry_scale_std ** 2
+        return p
+
     def _measurement_covariance(self, estimate: PoseEstimate) -> np.ndarray:
         cov6 = np.array(estimate.covariance, dtype=float)
         std_xy, std_z, std_rot = self.config.measurement_override
@@ -323,37 +617,26 @@ class PoseFuser:
             if np.all(np.isfinite(p)) and np.all(np.linalg.eigvalsh(_symmetric(p)) > 0):
                 return _symmetric(p)
         std = [self.config.initial_std_xy] * 2 + [self.config.initial_std_yaw]
-        if self.model.dim == 6:
+        if self.model.pose_dim == 6:
             std = [self.config.initial_std_xy] * 3 + [self.config.initial_std_yaw] * 3
         return np.diag(np.square(std))
 
-    def _as_state(self, cursor: _Cursor, stamp_ns: Optional[int] = None) -> Optional[FusedState]:
-        if not cursor.initialized:
+    def _as_state(self, state: FilterState, stamp_ns: Optional[int] = None) -> Optional[FusedState]:
+        if state.pose is None or state.p is None:
             return None
-        cov6 = self.model.expand(cursor.p, self.config.planar_fixed_variance)
-        map_to_odom = cursor.state @ cursor.odom_pose.inverse() if cursor.odom_pose is not None else None
-        return FusedState(stamp_ns if stamp_ns is not None else int(cursor.time_ns or 0), cursor.state, cov6,
-                          map_to_odom)
+        pd = self.model.pose_dim
+        cov6 = self.model.expand(state.p[:pd, :pd], self.config.planar_fixed_variance)
+        map_to_odom = None
+        if state.odom_pose is not None:  # map->odom relates to the raw odometry the odometry's own TF carries
+            map_to_odom = state.pose @ state.odom_pose.inverse() @ state.odom_offset
+        twist = np.zeros(6)
+        twist[list(self.model.indices6)] = state.velocity
+        return FusedState(stamp_ns if stamp_ns is not None else int(state.time_ns or 0), state.pose, cov6, map_to_odom,
+                          twist)
 
-    def _check_pose(self, estimate: PoseEstimate, now_ns: Optional[int]) -> Optional[Decision]:
-        future = self._future(estimate.stamp_ns, now_ns)
-        if future is not None:
-            return future
-        cov = self._measurement_covariance(estimate)
-        if not np.all(np.isfinite(cov)):
-            return Decision(False, "invalid", "covariance has NaN or inf")
-        if np.any(np.diag(cov) <= 0):
-            return Decision(False, "invalid", "covariance has zero or negative variances")
-        if not np.allclose(cov, cov.T, atol=1e-9, rtol=1e-6) or np.any(np.linalg.eigvalsh(_symmetric(cov)) <= 0):
-            return Decision(False, "invalid", "covariance is not symmetric positive definite")
-        return None
-
-    def _check_odometry(self, sample: OdometrySample, now_ns: Optional[int]) -> Optional[Decision]:
-        future = self._future(sample.stamp_ns, now_ns)
-        if future is not None:
-            return future
+    def _check_odometry(self, sample: OdometrySample) -> Optional[Decision]:
         for name in ("twist", "pose_covariance", "twist_covariance"):
-            if not np.all(np.isfinite(getattr(sample, name))):
+            if not math.isfinite(float(getattr(sample, name).sum())):  # a NaN or an inf makes the sum one
                 return Decision(False, "invalid", f"odometry {name} has NaN or inf")
         if self.config.process_noise == "odometry" and np.any(np.diag(sample.twist_covariance) < 0):
             return Decision(False, "invalid", "odometry twist covariance has negative variances")
@@ -370,3 +653,16 @@ def _symmetric(p: np.ndarray) -> np.ndarray:
     return 0.5 * (p + p.T)
 
 
+def _check_covariance(cov: np.ndarray) -> Optional[Decision]:
+    """Why a regressed pose's covariance cannot be used, or None."""
+    if not math.isfinite(float(cov.sum())):
+        return Decision(False, "invalid", "covariance has NaN or inf")
+    if np.any(np.diag(cov) <= 0):
+        return Decision(False, "invalid", "covariance has zero or negative variances")
+    if float(np.abs(cov - cov.T).max()) > 1e-9 + 1e-6 * float(np.abs(cov).max()):
+        return Decision(False, "invalid", "covariance is not symmetric")
+    try:
+        np.linalg.cholesky(cov)
+    except np.linalg.LinAlgError:
+        return Decision(False, "invalid", "covariance is not positive definite")
+    return None

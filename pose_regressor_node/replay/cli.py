@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..cli_args import non_negative_float, positive_float, positive_int
-from .pipeline import replay
+from .pipeline import ReplayOptions, replay
 from .report import table_markdown, write_outputs
 from .settings import DEFAULT_PARAMS_FILE, load_settings
 
@@ -31,9 +31,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     settings = load_settings(args.params)
-    options = settings.replay_options(backend=args.backend, device=args.device, batch=args.batch,
-                                      latency_s=args.latency, max_diff_s=args.max_diff, image_topic=args.image_topic,
-                                      odom_topic=args.odom_topic, truth_topic=args.truth_topic)
+    options = ReplayOptions(backend=args.backend, device=args.device, batch=args.batch, latency_s=args.latency,
+                            max_diff_s=args.max_diff, regressor=settings.regressor, fusion=settings.fusion,
+                            image_topic=args.image_topic, odom_topic=args.odom_topic, truth_topic=args.truth_topic)
     result = replay(args.bag, args.model, options)
     for note in result.notes:
         print(note)

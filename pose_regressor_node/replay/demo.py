@@ -25,9 +25,9 @@ import numpy as np
 
 from ..cli_args import positive_float
 from ..errors import PoseRegressorError
-from ..inference.engine import importable
+from ..optional import importable
 from .metrics import evaluate
-from .pipeline import ReplayResult, replay
+from .pipeline import ReplayOptions, ReplayResult, replay
 from .report import table_markdown, write_outputs
 from .settings import DEFAULT_PARAMS_FILE, load_settings
 
@@ -113,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
     out = args.out
     bag = _ensure_bag(out, args.duration)
     settings = load_settings(args.params)
-    options = settings.replay_options(backend=args.backend)
+    options = ReplayOptions(backend=args.backend, regressor=settings.regressor, fusion=settings.fusion)
     print("offline replay of the demo bag (same objects, simulated latency)")
     offline = replay(bag, str(args.model), options)
     offline_files = write_outputs(offline, out / "offline", title="Offline replay of the demo bag")

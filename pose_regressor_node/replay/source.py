@@ -1,22 +1,52 @@
 """What replay needs from a bag: image, odometry and ground-truth topics (by name or by type),
-the camera extrinsic, and the streams read in bag order."""
+the camera extrinsic, and the bag's messages in bag order as typed events."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, List, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
 
 from ..bags import BagReader, find_topic
 from ..errors import BagError
 from ..geometry import Pose
-from ..inference.decode import IMAGE_TYPES
+from ..images import IMAGE_TYPES
+from ..measurements import OdometrySample
 from ..messages import odometry_from_msg, stamp_ns_of, stamped_pose_from_msg
 
-__all__ = ["BagTopics", "choose_topics", "ReplaySource", "IMAGE_TYPES", "ODOM_TYPE", "TRUTH_TYPES"]
+__all__ = ["BagTopics", "choose_topics", "ReplaySource", "ImageMessage", "OdometryMessage", "BadOdometry",
+           "TruthPose", "Event", "ODOM_TYPE", "TRUTH_TYPES"]
 
 ODOM_TYPE = "nav_msgs/msg/Odometry"
 TRUTH_TYPES = ("geometry_msgs/msg/PoseStamped", "geometry_msgs/msg/PoseWithCovarianceStamped")
+
+
+@dataclass(frozen=True)
+class ImageMessage:
+    """A camera frame, still encoded (decoding is the next stage's work)."""
+
+    msg: Any
+
+
+@dataclass(frozen=True)
+class OdometryMessage:
+    sample: OdometrySample
+
+
+@dataclass(frozen=True)
+class BadOdometry:
+    """An odometry message that does not convert (NaN, a non-unit quaternion): counted, not used."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class TruthPose:
+    stamp_ns: int
+    pose: Pose
+
+
+Event = Union[ImageMessage, OdometryMessage, BadOdometry, TruthPose]
 
 
 @dataclass
@@ -27,7 +57,7 @@ class BagTopics:
     notes: List[str] = field(default_factory=list)
 
 
-def choose_topics(topics, image: Optional[str] = None, odometry: Optional[str] = None,
+def choose_topics(topics: Dict[str, str], image: Optional[str] = None, odometry: Optional[str] = None,
                   truth: Optional[str] = None) -> BagTopics:
     notes = []
     image_topic = find_topic(topics, IMAGE_TYPES, image, role="images")
@@ -48,35 +78,40 @@ def choose_topics(topics, image: Optional[str] = None, odometry: Optional[str] =
 
 
 class ReplaySource:
-    """Opens a bag and yields its messages in bag order, converted where they are small."""
+    """``with ReplaySource(bag) as source: for event in source.events(): ...``"""
 
     def __init__(self, path: Path, image: Optional[str] = None, odometry: Optional[str] = None,
                  truth: Optional[str] = None) -> None:
         self.path = Path(path)
         self._reader = BagReader(self.path)
-        self._reader.__enter__()
-        self.topics = choose_topics(self._reader.topics, image, odometry, truth)
-        self.image_count = self._reader.message_counts.get(self.topics.image, 0)
+        self._wanted = (image, odometry, truth)
 
-    def close(self) -> None:
+    def __enter__(self) -> ReplaySource:
+        self._reader.__enter__()
+        try:
+            self.topics = choose_topics(self._reader.topics, *self._wanted)
+        except BagError:
+            self._reader.__exit__()
+            raise
+        self.image_count = self._reader.message_counts.get(self.topics.image, 0)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
         self._reader.__exit__()
 
     def extrinsic(self, base_frame: str = "base_link") -> Optional[Tuple[str, Pose]]:
         """base_frame -> camera frame from /tf_static, if the bag has it."""
         return self._reader.static_transform(base_frame)
 
-    def messages(self) -> Iterator[Tuple[str, Any]]:
-        """(kind, payload): ("image", msg), ("odometry", OdometrySample), ("truth", (stamp_ns, Pose))."""
+    def events(self) -> Iterator[Event]:
         wanted = [t for t in (self.topics.image, self.topics.odometry, self.topics.truth) if t]
         for topic, _, msg in self._reader.messages(wanted):
             if topic == self.topics.image:
-                yield "image", msg
+                yield ImageMessage(msg)
             elif topic == self.topics.odometry:
                 try:
-                    yield "odometry", odometry_from_msg(msg)
-                except ValueError:
-                    yield "bad_odometry", msg
+                    yield OdometryMessage(odometry_from_msg(msg))
+                except ValueError as err:
+                    yield BadOdometry(str(err))
             else:
-                yield "truth", (stamp_ns_of(msg), stamped_pose_from_msg(msg))
-
-
+                yield TruthPose(stamp_ns_of(msg), stamped_pose_from_msg(msg))

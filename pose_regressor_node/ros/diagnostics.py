@@ -54,26 +54,34 @@ class ProblemLog:
 
     rclpy throttles a log call per call site, so one helper logging every reason through one call
     would let a flood of one reason silence all the others; here each reason has its own clock.
-    The counts go to /diagnostics, so nothing throttled is lost.
+    The counts since start-up go to /diagnostics as values, so nothing throttled is lost; what makes
+    the status WARN is only what happened in the last ``window_s``, so a node that recovered says OK.
     """
 
-    def __init__(self, logger: Any, counts: Counter, period_s: float = 5.0) -> None:
-        self._logger, self.counts, self.period_s = logger, counts, period_s
+    def __init__(self, logger: Any, counts: Counter, period_s: float = 5.0, window_s: float = 10.0) -> None:
+        self._logger, self.counts, self.period_s, self.window_s = logger, counts, period_s, window_s
         self._logged: Dict[str, float] = {}
+        self._recent: Deque[Tuple[float, str]] = deque()
 
-    def report(self, reason: str, text: str, error: bool = False) -> None:
+    def report(self, reason: str, text: str, error: bool = False, now: Optional[float] = None) -> None:
         """Count ``reason``; log ``text`` (as an error where the node failed, not its input) if not logged lately."""
+        now = time.monotonic() if now is None else now
         self.counts[reason] += 1
+        self._recent.append((now, reason))
         self._logged.setdefault(reason, -float("inf"))
-        now = time.monotonic()
         if now - self._logged[reason] >= self.period_s:
             self._logged[reason] = now
             log = self._logger.error if error else self._logger.warning
             log(f"{text} ({reason}: {self.counts[reason]} so far)")
 
-    def summary(self) -> List[str]:
-        """``reason: count`` for every reason reported so far: the /diagnostics problems, which make it WARN."""
-        return [f"{reason}: {self.counts[reason]}" for reason in sorted(self._logged)]
+    def summary(self, now: Optional[float] = None) -> List[str]:
+        """``reason: count`` for every reason reported in the last ``window_s``: the /diagnostics problems,
+        which make it WARN."""
+        now = time.monotonic() if now is None else now
+        while self._recent and self._recent[0][0] < now - self.window_s:
+            self._recent.popleft()
+        recent = Counter(reason for _, reason in self._recent)
+        return [f"{reason}: {recent[reason]} in the last {self.window_s:.0f} s" for reason in sorted(recent)]
 
 
 def status(name: str, hardware_id: str, values: Dict[str, object], problems: Iterable[str] = (),

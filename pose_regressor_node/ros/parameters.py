@@ -1,44 +1,45 @@
-"""Declaring node parameters with descriptors (description, range, read-only) in one place."""
+"""Node parameters declared from the typed settings (``pose_regressor_node.settings``).
+
+Descriptions, ranges and read-only flags come from the settings' field declarations, so a bound
+is written once; validation is the settings' own (``from_params`` raises ``ParameterError``),
+which the nodes return as the reason a ``ros2 param set`` is refused.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Dict, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Type
 
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
 from rclpy.node import Node
 
-__all__ = ["Param", "declare_all", "values"]
+from ..settings import SettingInfo, Settings
+
+__all__ = ["declare_settings", "values"]
 
 
-@dataclass(frozen=True)
-class Param:
-    name: str
-    default: Any
-    description: str
-    range: Optional[Tuple[float, float]] = None
-    read_only: bool = False
-    restart: bool = False  # applied by reloading (model) rather than instantly
-
-
-def _descriptor(p: Param) -> ParameterDescriptor:
-    d = ParameterDescriptor(description=p.description + (" (reloads the model)" if p.restart else ""),
-                            read_only=p.read_only)
-    if p.range is not None:
-        lo, hi = p.range
-        if isinstance(p.default, bool):
-            pass
-        elif isinstance(p.default, int):
-            d.integer_range = [IntegerRange(from_value=int(lo), to_value=int(hi), step=0)]
-        elif isinstance(p.default, float):
-            d.floating_point_range = [FloatingPointRange(from_value=float(lo), to_value=float(hi), step=0.0)]
+def _descriptor(info: SettingInfo) -> ParameterDescriptor:
+    text = info.description + (" (reloads the model)" if info.reload else "")
+    if info.choices:
+        text += f"; one of: {', '.join(info.choices)}"
+    d = ParameterDescriptor(description=text, read_only=info.read_only)
+    if info.bounds is not None and not isinstance(info.default, bool):
+        low, high = info.bounds
+        if isinstance(info.default, (int, float)):  # the unset value (0) must stay settable
+            low = min(low, info.default)
+        if isinstance(info.default, int):
+            d.integer_range = [IntegerRange(from_value=int(low), to_value=int(high), step=0)]
+        elif isinstance(info.default, float):
+            d.floating_point_range = [FloatingPointRange(from_value=float(low), to_value=float(high), step=0.0)]
     return d
 
 
-def declare_all(node: Node, params: Sequence[Param]) -> None:
-    for p in params:
-        node.declare_parameter(p.name, p.default, _descriptor(p))
+def declare_settings(node: Node, *classes: Type[Settings]) -> List[SettingInfo]:
+    """Declare every field of ``classes`` as a parameter of ``node``; returns what was declared."""
+    infos = [info for cls in classes for info in cls.infos()]
+    for info in infos:
+        node.declare_parameter(info.name, info.default, _descriptor(info))
+    return infos
 
 
-def values(node: Node, params: Sequence[Param]) -> Dict[str, Any]:
-    return {p.name: node.get_parameter(p.name).value for p in params}
+def values(node: Node, infos: Iterable[SettingInfo]) -> Dict[str, Any]:
+    return {info.name: node.get_parameter(info.name).value for info in infos}

@@ -1,80 +1,70 @@
-"""regressor_node: camera frames -> absolute base_link poses in map.
+"""regressor_node: camera frames -> absolute base_link poses in map, each with its covariance.
 
-Thin by design: converts messages, holds parameters, and calls ``FrameRegressor`` (Preprocess +
-Engine), the object replay uses too. Always works on the newest frame: the image subscription
-keeps one sample (best effort, depth 1), so a frame arriving while one is being processed replaces
-the waiting one inside the middleware, and the frame is processed in its own callback (no hand-off
-to a worker thread: that cost 0.3-0.6 ms per frame waiting for the executor to release the GIL).
-Frames older than ``max_image_age`` when processing starts are dropped and counted. Replaced frames
-never reach the node; ``input_rate_hz`` below the camera's rate shows them. Where rosbags is
-installed the node takes frames as CDR bytes and deserialises them as replay does, without
-copying the pixels (``deserialize_image``).
+Thin by design: converts messages, holds parameters (``RegressorConfig``), and calls
+``FrameRegressor`` (Preprocess + Engine), the object replay uses too. Always works on the newest
+frame: the image subscription keeps one sample (best effort, depth 1), so a frame arriving while
+one is being processed replaces the waiting one inside the middleware, and the frame is processed
+in its own callback (no hand-off to a worker thread: that cost 0.3-0.6 ms per frame waiting for the
+executor to release the GIL). Frames older than ``max_image_age`` when processing starts are dropped
+and counted. Replaced frames never reach the node; ``input_rate_hz`` below the camera's rate shows
+them. Where rosbags is installed the node takes frames as CDR bytes and deserialises them as replay
+does, without copying the pixels (``deserialize_image``).
 
 Processing time runs from the frame's DDS reception stamp, not from the callback, so time a frame
 waits for the executor counts; the transport delay (DDS source -> reception stamp) is reported
 apart, as it is the camera link's, not the node's.
+
+A new ``model_path`` / ``backend`` / ``device`` is loaded in a background thread (building a
+TensorRT engine takes minutes) while the old model keeps running; the new one replaces it when
+ready. If loading fails, the old model stays and the parameters are set back to it.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import Counter
 from typing import Any, Dict, List, Optional
 
-import numpy as np
 import rclpy
 from geometry_msgs.msg import PoseWithCovarianceStamped
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.node import Node
+from rclpy.parameter import Parameter
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.subscription import Subscription
 from sensor_msgs.msg import CompressedImage, Image
 
 from ..errors import PoseRegressorError
-from ..geometry import Pose, quat_from_euler
-from ..inference.decode import IMAGE_TYPES, ImageDecodeError, decode_image, deserialize_image
-from ..inference.engine import importable, load_engine
-from ..inference.frame_regressor import (
-    DEFAULT_EXTRINSIC_RPY,
-    DEFAULT_EXTRINSIC_XYZ,
-    DEFAULT_ORIENTATION_STD,
-    DEFAULT_POSITION_STD,
-    FrameRegressor,
-    pose_covariance,
-)
-from ..messages import rclpy_factory, stamp_ns_of
+from ..images import IMAGE_TYPES, ImageDecodeError, decode_image, deserialize_image
+from ..inference.config import RegressorConfig
+from ..inference.engine import check_model_file, load_engine
+from ..inference.frame_regressor import FrameRegressor
+from ..messages import rclpy_factory, stamp_ns_of, transform_to_pose
+from ..optional import importable
 from . import diagnostics
 from .model_path import default_model_path
-from .parameters import Param, declare_all, values
+from .parameters import declare_settings, values
 from .spin import spin_node
 
-__all__ = ["RegressorNode", "main", "PARAMS", "NEWEST_FRAME_QOS"]
+__all__ = ["RegressorNode", "main", "NEWEST_FRAME_QOS", "MODEL_KEYS"]
 
 # Sensor-data QoS with a one-sample history: the reader holds only the newest frame.
 NEWEST_FRAME_QOS = QoSProfile(depth=1, history=HistoryPolicy.KEEP_LAST, reliability=ReliabilityPolicy.BEST_EFFORT)
+MODEL_KEYS = ("model_path", "backend", "device")  # changing one reloads the model
+TF_RETRY_S = 1.0  # how often to look for the camera's transform until it is found
 
-PARAMS = [
-    Param("model_path", "", "model file (.pt, .onnx or .engine); empty: the package's demo model", restart=True),
-    Param("backend", "auto", "auto, torch, torchscript, onnxruntime or tensorrt", restart=True),
-    Param("device", "auto", "auto, cpu or cuda", restart=True),
-    Param("image_transport", "raw", "raw: subscribe to 'image'; compressed: 'image/compressed'", read_only=True),
-    Param("map_frame", "map", "frame of the published poses"),
-    Param("base_frame", "base_link", "robot frame whose pose is published"),
-    Param("use_tf_extrinsic", True, "take base_frame -> camera frame from /tf_static when tf2_ros is available"),
-    Param("extrinsic_xyz", list(DEFAULT_EXTRINSIC_XYZ), "camera optical frame origin in base_frame (m), if not from TF"),
-    Param("extrinsic_rpy", list(DEFAULT_EXTRINSIC_RPY),
-          "camera optical frame orientation in base_frame (roll, pitch, yaw, rad), if not from TF"),
-    Param("position_std", DEFAULT_POSITION_STD, "published position standard deviation (m)", (1e-4, 100.0)),
-    Param("orientation_std", DEFAULT_ORIENTATION_STD, "published orientation standard deviation (rad)", (1e-5, 3.2)),
-    Param("max_image_age", 0.5, "drop frames older than this when processing starts (s); 0 disables", (0.0, 60.0)),
-]
+
+def load_regressor(config: RegressorConfig, base_to_camera) -> FrameRegressor:
+    engine = load_engine(config.model_path or default_model_path(), backend=config.backend, device=config.device)
+    return FrameRegressor(engine, base_to_camera, config)
 
 
 class RegressorNode(Node):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__("regressor_node", **kwargs)
-        declare_all(self, PARAMS)
-        self.p = values(self, PARAMS)
+        self._infos = declare_settings(self, RegressorConfig)
+        self.config = RegressorConfig.from_params(values(self, self._infos))
         self.factory = rclpy_factory()
         self.counts: Counter = Counter()
         self.problems = diagnostics.ProblemLog(self.get_logger(), self.counts)
@@ -82,12 +72,14 @@ class RegressorNode(Node):
         self.latency = diagnostics.LatencyMeter()  # capture stamp -> published
         self.compute = diagnostics.LatencyMeter()  # DDS reception -> published
         self.transport = diagnostics.LatencyMeter()  # DDS source -> reception, where the middleware stamps both
-        self.regressor = self._make_regressor(self.p)  # a missing model stops the node here, loudly
+        self.regressor = load_regressor(self.config, self.config.extrinsic)  # a missing model stops the node here
+        self._loading: Optional[threading.Thread] = None
         self._tf = self._make_tf_buffer()
         self._extrinsic_from_tf = False
+        self._next_tf_try = 0.0
         self.add_on_set_parameters_callback(self._on_parameters)
         self.publisher = self.create_publisher(PoseWithCovarianceStamped, "~/pose", 10)
-        compressed = self.p["image_transport"] == "compressed"
+        compressed = self.config.image_transport == "compressed"
         self._image_type = IMAGE_TYPES[1] if compressed else IMAGE_TYPES[0]
         self._raw = importable("rosbags.typesys")
         self.create_subscription(CompressedImage if compressed else Image, "image/compressed" if compressed else "image",
@@ -95,22 +87,12 @@ class RegressorNode(Node):
         self.diagnostics_pub = self.create_publisher(diagnostics.DiagnosticArray, "/diagnostics", 10)
         self.create_timer(1.0, self._publish_diagnostics)
         self.get_logger().info(f"backend {self.regressor.engine.backend} on {self.regressor.engine.device}, "
-                               f"input {self.regressor.preprocess.spec.crop}px, transport {self.p['image_transport']}")
+                               f"input {self.regressor.preprocess.spec.crop}px, transport {self.config.image_transport}, "
+                               f"covariance from {self.regressor.covariance_source}")
 
-    # ------------------------------------------------------------------ setup
-    def _make_regressor(self, p) -> FrameRegressor:
-        engine = load_engine(p["model_path"] or default_model_path(), backend=p["backend"], device=p["device"])
-        return FrameRegressor(engine, self._param_extrinsic(p), pose_covariance(p["position_std"], p["orientation_std"]))
-
-    @staticmethod
-    def _param_extrinsic(p) -> Pose:
-        xyz, rpy = list(p["extrinsic_xyz"]), list(p["extrinsic_rpy"])
-        if len(xyz) != 3 or len(rpy) != 3:
-            raise ValueError("extrinsic_xyz and extrinsic_rpy need 3 numbers each")
-        return Pose(np.array(xyz, dtype=float), quat_from_euler(*rpy))
-
+    # ------------------------------------------------------------------ camera extrinsic
     def _make_tf_buffer(self):
-        if not self.p["use_tf_extrinsic"]:
+        if not self.config.use_tf_extrinsic:
             return None
         try:
             from tf2_ros import Buffer, TransformListener  # noqa: PLC0415 - part of ROS, not of the pip wheels
@@ -122,35 +104,57 @@ class RegressorNode(Node):
         return buffer
 
     def _refresh_extrinsic(self, camera_frame: str) -> None:
-        if self._tf is None or self._extrinsic_from_tf or not camera_frame:
+        """Look the camera up in TF at most once per ``TF_RETRY_S`` until found, then never again."""
+        if self._tf is None or self._extrinsic_from_tf or not camera_frame or time.monotonic() < self._next_tf_try:
             return
+        self._next_tf_try = time.monotonic() + TF_RETRY_S
         try:
-            t = self._tf.lookup_transform(self.p["base_frame"], camera_frame, rclpy.time.Time())
-        except Exception:  # tf2 raises several lookup exception types; try again on the next frame
+            t = self._tf.lookup_transform(self.config.base_frame, camera_frame, rclpy.time.Time())
+        except Exception:  # tf2 raises several lookup exception types; try again later
             return
-        from ..messages import transform_to_pose  # noqa: PLC0415
-
         self.regressor.set_extrinsic(transform_to_pose(t.transform))
         self._extrinsic_from_tf = True
-        self.get_logger().info(f"camera extrinsic {self.p['base_frame']} -> {camera_frame} from TF")
+        self.get_logger().info(f"camera extrinsic {self.config.base_frame} -> {camera_frame} from TF")
 
     # ------------------------------------------------------------------ parameters
-    def _on_parameters(self, params: List[rclpy.parameter.Parameter]) -> SetParametersResult:
-        new = dict(self.p)
+    def _on_parameters(self, params: List[Parameter]) -> SetParametersResult:
+        new = self.config.as_params()
         new.update({param.name: param.value for param in params})
         try:
-            covariance = pose_covariance(new["position_std"], new["orientation_std"])
-            extrinsic = self._param_extrinsic(new)
-            regressor = self.regressor
-            if any(new[k] != self.p[k] for k in ("model_path", "backend", "device")):
-                regressor = self._make_regressor(new)  # load first: a failure changes nothing
-        except (ValueError, PoseRegressorError) as err:
+            config = RegressorConfig.from_params(new)
+        except (PoseRegressorError, TypeError, ValueError) as err:
             return SetParametersResult(successful=False, reason=str(err))
-        regressor.covariance = covariance
+        reload = any(getattr(config, k) != getattr(self.config, k) for k in MODEL_KEYS)
+        if reload and self._loading is not None and self._loading.is_alive():
+            return SetParametersResult(successful=False, reason="a model is still loading; try again when it is done")
+        if reload:
+            try:  # what can be refused at once is; the slow part (a TensorRT build) runs in the background
+                check_model_file(config.model_path or default_model_path(), config.backend, config.device)
+            except PoseRegressorError as err:
+                return SetParametersResult(successful=False, reason=str(err))
+        previous, self.config = self.config, config
+        self.regressor.configure(config)
         if not self._extrinsic_from_tf:
-            regressor.set_extrinsic(extrinsic)
-        self.regressor, self.p = regressor, new
+            self.regressor.set_extrinsic(config.extrinsic)
+        if reload:
+            self._loading = threading.Thread(target=self._reload, args=(config, previous), daemon=True)
+            self._loading.start()
         return SetParametersResult(successful=True)
+
+    def _reload(self, config: RegressorConfig, previous: RegressorConfig) -> None:
+        """Load in the background; swap on success, keep the old model and restore its parameters on failure."""
+        self.counts["model_loads"] += 1
+        try:
+            regressor = load_regressor(config, self.regressor.base_to_camera)
+        except (PoseRegressorError, OSError) as err:
+            self.problems.report("model_load_failed", f"cannot load {config.model_path or 'the demo model'}: {err}; "
+                                 "keeping the current model", error=True)
+            self.config = self.config.updated(**{k: getattr(previous, k) for k in MODEL_KEYS})  # so no reload follows
+            self.set_parameters([Parameter(k, value=getattr(previous, k)) for k in MODEL_KEYS])
+            return
+        regressor.configure(self.config)
+        self.regressor = regressor  # one reference assignment: the image callback sees the old or the new model
+        self.get_logger().info(f"now running {config.model_path or 'the demo model'} on {regressor.engine.backend}")
 
     # ------------------------------------------------------------------ data path
     def _image_callback(self):
@@ -180,7 +184,7 @@ class RegressorNode(Node):
         """
         received_ns = time.time_ns() if received_ns is None else received_ns
         stamp_ns = stamp_ns_of(msg)
-        age_limit = self.p["max_image_age"]
+        age_limit = self.config.max_image_age
         now_ns = self.get_clock().now().nanoseconds
         if age_limit > 0 and now_ns - stamp_ns > age_limit * 1e9:
             self.problems.report("dropped_stale", f"dropping frames older than max_image_age={age_limit} s")
@@ -193,7 +197,7 @@ class RegressorNode(Node):
         self._refresh_extrinsic(msg.header.frame_id)
         (estimate,) = self.regressor.estimate([rgb], [stamp_ns])
         out = self.factory.pose_with_covariance_stamped(estimate.pose, estimate.covariance, stamp_ns,
-                                                        self.p["map_frame"])
+                                                        self.config.map_frame)
         self.publisher.publish(out)
         self.output_rate.tick()
         self.compute.add(max(0, time.time_ns() - received_ns) * 1e-9)
@@ -206,11 +210,14 @@ class RegressorNode(Node):
         p50, p95 = self.compute.percentiles()
         c50, c95 = self.latency.percentiles()
         t50, t95 = self.transport.percentiles()
+        engine = self.regressor.engine
+        loading = self._loading is not None and self._loading.is_alive()
         values_ = {"input_rate_hz": self.input_rate.rate(), "output_rate_hz": self.output_rate.rate(),
                    "processing_ms_p50": p50, "processing_ms_p95": p95, "capture_to_publish_ms_p50": c50,
                    "capture_to_publish_ms_p95": c95, "image_transport_ms_p50": t50, "image_transport_ms_p95": t95,
-                   "backend": self.regressor.engine.backend,
-                   "device": self.regressor.engine.device, **dict(sorted(self.counts.items()))}
+                   "backend": engine.backend, "device": engine.device,
+                   "covariance_source": self.regressor.covariance_source, "model_loading": loading,
+                   **dict(sorted(self.counts.items()))}
         diagnostics.publish(self, self.diagnostics_pub, "pose regressor", "camera", values_, self.problems.summary(),
                             stale=self.input_rate.rate() == 0.0)
 

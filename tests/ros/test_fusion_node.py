@@ -50,35 +50,61 @@ def _drive(h, node, topics, t0, n, poses_every=5):
         if k % poses_every == 0:
             pose_pub.publish(F.pose_with_covariance_stamped(Pose.from_xyz_yaw(0.02 * k, 0.0, 0.0), COV,
                                                             t0 + k * 20 * MS, "map"))
-        h.wait_for(lambda k=k: node._last_odom_stamp == t0 + k * 20 * MS, what=f"odometry {k} handled")
+        h.wait_for(lambda k=k: node.fuser.newest_stamp_ns == t0 + k * 20 * MS, what=f"odometry {k} handled")
     return odom_pub, pose_pub
 
 
-def test_odometry_and_poses_in_fused_odometry_out_at_odometry_rate(fusion):
+def _stamp(msg) -> int:
+    return msg.header.stamp.sec * 10**9 + msg.header.stamp.nanosec
+
+
+def _status(diags):
+    return [s for m in diags for s in m.status if s.name.endswith("pose fusion")]
+
+
+def test_fused_odometry_out_at_the_output_rate_stamped_by_the_data(fusion):
     node, h, topics = fusion
     out = h.collect(Odometry, topics["out"], qos=100)
     t0 = node.get_clock().now().nanoseconds
     _drive(h, node, topics, t0, 30)
-    h.wait_for(lambda: len(out) >= 29, what="fused odometry for every odometry sample after initialisation")
-    stamps = [m.header.stamp.sec * 10**9 + m.header.stamp.nanosec for m in out]
-    assert stamps == [t0 + k * 20 * MS for k in range(1, 30)]  # one output per odometry sample, its stamp
+    h.wait_for(lambda: out and _stamp(out[-1]) == t0 + 29 * 20 * MS, what="the newest odometry stamp published")
+    stamps = [_stamp(m) for m in out]
+    assert stamps == sorted(set(stamps))  # strictly increasing: never a stamp twice
+    assert set(stamps) <= {t0 + k * 20 * MS for k in range(30)}  # each the time of data, not of the timer
+    assert stamps[0] >= t0 + 10 * 20 * MS  # initialised from three agreeing poses (k = 0, 5, 10), not from one
     last = out[-1]
     assert last.header.frame_id == "map" and last.child_frame_id == "base_link"
     assert last.pose.pose.position.x == pytest.approx(0.58, abs=1e-3)
     assert np.all(np.diag(np.array(last.pose.covariance).reshape(6, 6)) > 0)
+    assert last.twist.twist.linear.x == pytest.approx(1.0, abs=0.05)  # the filter's own velocity estimate
+
+
+def test_output_continues_from_regressed_poses_alone_when_odometry_is_missing(fusion):
+    node, h, topics = fusion
+    out = h.collect(Odometry, topics["out"], qos=100)
+    pose_pub = h.publisher(PoseWithCovarianceStamped, topics["pose"])
+    t0 = node.get_clock().now().nanoseconds
+    for k in range(12):  # 10 Hz poses of a car at 1 m/s, no odometry at all
+        pose_pub.publish(F.pose_with_covariance_stamped(Pose.from_xyz_yaw(0.1 * k, 0.0, 0.0), COV,
+                                                        t0 + k * 100 * MS, "map"))
+        h.wait_for(lambda k=k: node.fuser.newest_stamp_ns == t0 + k * 100 * MS, what=f"pose {k} handled")
+    h.wait_for(lambda: len(out) >= 3, what="fused output without odometry")
+    assert node.fuser.health().odometry == "absent"
+    assert out[-1].pose.pose.position.x == pytest.approx(1.1, abs=0.3)
 
 
 def test_initialpose_resets_the_filter(fusion):
     node, h, topics = fusion
     out = h.collect(Odometry, topics["out"], qos=100)
     t0 = node.get_clock().now().nanoseconds
-    odom_pub, _ = _drive(h, node, topics, t0, 10)
+    odom_pub, _ = _drive(h, node, topics, t0, 12)
     init_pub = h.publisher(PoseWithCovarianceStamped, "/initialpose")
     init_pub.publish(F.pose_with_covariance_stamped(Pose.from_xyz_yaw(5.0, 2.0, math.pi / 2), np.eye(6) * 0.01,
-                                                    t0 + 9 * 20 * MS, "map"))
+                                                    t0 + 11 * 20 * MS, "map"))
     h.wait_for(lambda: node.counts["initial_pose"] == 1, what="/initialpose to be handled")
-    odom_pub.publish(_odom(t0, 10))
+    odom_pub.publish(_odom(t0, 12))
     h.wait_for(lambda: any(m.pose.pose.position.x > 4.0 for m in out), what="output at the new pose")
+    h.wait_for(lambda: _stamp(out[-1]) == t0 + 12 * 20 * MS, what="the newest stamp published")
     last = out[-1].pose.pose.position
     assert (last.x, last.y) == pytest.approx((5.0, 2.02), abs=1e-3)  # 2 cm forward along +y (yaw 90 deg)
 
@@ -86,7 +112,7 @@ def test_initialpose_resets_the_filter(fusion):
 def test_reset_service(fusion):
     node, h, topics = fusion
     t0 = node.get_clock().now().nanoseconds
-    _drive(h, node, topics, t0, 6)
+    _drive(h, node, topics, t0, 12)
     assert node.fuser.initialized
     reply = h.call(Trigger, f"{node.get_namespace()}/fusion_node/reset", Trigger.Request())
     assert reply.success and "reset" in reply.message
@@ -97,16 +123,35 @@ def test_parameter_applied_and_invalid_rejected_through_service(fusion):
     node, h, _ = fusion
     name = f"{node.get_namespace()}/fusion_node/set_parameters"
 
-    def set_double(param, value):
+    def set_param(param, value, kind=ParameterType.PARAMETER_DOUBLE):
+        field = {ParameterType.PARAMETER_DOUBLE: "double_value", ParameterType.PARAMETER_STRING: "string_value",
+                 ParameterType.PARAMETER_DOUBLE_ARRAY: "double_array_value"}[kind]
         request = SetParameters.Request(parameters=[ParameterMsg(name=param, value=ParameterValue(
-            type=ParameterType.PARAMETER_DOUBLE, double_value=value))])
+            type=kind, **{field: value}))])
         return h.call(SetParameters, name, request).results[0]
 
-    assert set_double("gate_probability", 0.95).successful
+    assert set_param("gate_probability", 0.95).successful
     assert node.fuser.config.gate_probability == 0.95
-    bad = set_double("history_s", 30.0)  # above time_jump_s (5 s): inconsistent
-    assert not bad.successful and "time_jump_s" in bad.reason
-    assert node.fuser.config.history_s == 2.0
+    for bad in (float("nan"), float("inf")):  # refused by the range rclpy checks, or by the settings' finiteness
+        result = set_param("noise_xy_per_m", bad)
+        assert not result.successful and ("finite" in result.reason or "out of range" in result.reason)
+    result = set_param("initial_pose", [float("nan"), 0.0, 0.0], ParameterType.PARAMETER_DOUBLE_ARRAY)
+    assert not result.successful and "initial_pose must hold finite numbers" in result.reason
+    result = set_param("map_frame", "", ParameterType.PARAMETER_STRING)
+    assert not result.successful and "map_frame must not be empty" in result.reason
+    assert node.settings.initial_pose == [0.0, 0.0, 0.0] and node.settings.map_frame == "map"
+    reply = h.call(Trigger, f"{node.get_namespace()}/fusion_node/reset", Trigger.Request())
+    assert reply.success  # the refused NaN never reached the reset (it used to kill the process)
+    assert set_param("publish_rate_hz", 20.0).successful
+    assert node._output_timer.timer_period_ns == 50 * MS
+
+
+def test_initial_pose_with_nan_is_refused_at_start_up(ros_context):
+    from pose_regressor_node.errors import ParameterError
+
+    with pytest.raises(ParameterError, match="initial_pose must hold finite numbers"):
+        FusionNode(namespace=f"/t{uuid.uuid4().hex[:8]}", parameter_overrides=[
+            Parameter("initial_pose", value=[float("nan"), 0.0, 0.0]), Parameter("use_initial_pose", value=True)])
 
 
 def test_bad_inputs_are_counted_and_the_node_keeps_running(fusion):
@@ -118,19 +163,57 @@ def test_bad_inputs_are_counted_and_the_node_keeps_running(fusion):
     nan.twist.twist.linear.x = float("nan")
     odom_pub.publish(nan)
     h.wait_for(lambda: node.counts["bad_odometry"] == 1, what="NaN odometry counted")
-    odom_pub.publish(_odom(t0, 2))  # stamp going backwards (already seen)
-    h.wait_for(lambda: node.counts["odometry_stamp_not_increasing"] == 1, what="backwards stamp counted")
+    odom_pub.publish(_odom(t0, 2))  # already seen
+    h.wait_for(lambda: node.counts["odometry_duplicate"] == 1, what="repeated odometry counted")
     bad_quat = F.pose_with_covariance_stamped(Pose(), COV, t0 + 100 * MS, "map")
     bad_quat.pose.pose.orientation.w = 3.0
     pose_pub.publish(bad_quat)
     h.wait_for(lambda: node.counts["bad_pose"] == 1, what="non-unit quaternion counted")
     odom_pub.publish(_odom(t0, 6))
-    h.wait_for(lambda: node._last_odom_stamp == t0 + 6 * 20 * MS, what="the node to keep running")
-    h.wait_for(lambda: any(kv.key == "bad_odometry" and kv.value == "1" for m in diags for s in m.status
-                           for kv in s.values if s.name.endswith("pose fusion")), what="diagnostics with the count")
+    h.wait_for(lambda: node.fuser.newest_stamp_ns == t0 + 6 * 20 * MS, what="the node to keep running")
+    h.wait_for(lambda: any(kv.key == "bad_odometry" and kv.value == "1" for s in _status(diags) for kv in s.values),
+               what="diagnostics with the count")
     ahead = F.pose_with_covariance_stamped(Pose(), COV, t0 + 60 * 10**9, "map")  # past max_future_s (5 s)
-    pose_pub.publish(ahead)  # well-formed but unusable: a rejection, which WARNs too (it used to count silently)
+    pose_pub.publish(ahead)
     h.wait_for(lambda: node.counts["pose_future"] == 1, what="the future pose rejected")
     h.wait_for(lambda: any(s.level == DiagnosticStatus.WARN and "bad_odometry: 1" in s.message
-                           and "bad_pose: 1" in s.message and "pose_future: 1" in s.message
-                           for m in diags for s in m.status), what="a WARN status naming the three problems")
+                           and "bad_pose: 1" in s.message and "pose_future: 1" in s.message for s in _status(diags)),
+               what="a WARN status naming the three problems")
+
+
+def test_frame_ids_are_checked(fusion):
+    node, h, topics = fusion
+    t0 = node.get_clock().now().nanoseconds
+    odom_pub = h.publisher(Odometry, topics["odom"])
+    pose_pub = h.publisher(PoseWithCovarianceStamped, topics["pose"])
+    wrong = _odom(t0, 0)
+    wrong.header.frame_id, wrong.child_frame_id = "world", "camera"
+    odom_pub.publish(wrong)
+    pose_pub.publish(F.pose_with_covariance_stamped(Pose(), COV, t0, "odom"))
+    h.wait_for(lambda: node.counts["odometry_frame_mismatch"] == 1 and node.counts["odometry_child_frame_mismatch"] == 1
+               and node.counts["pose_frame_mismatch"] == 1, what="the three frame mismatches counted")
+
+
+def test_diagnostics_warn_when_poses_stop_and_recover_when_problems_age_out(ros_context):
+    node = FusionNode(namespace=f"/t{uuid.uuid4().hex[:8]}", parameter_overrides=[
+        Parameter("max_future_s", value=5.0), Parameter("pose_stale_s", value=0.5),
+        Parameter("odometry_stale_s", value=60.0), Parameter("diagnostics_window_s", value=2.0)])
+    h = Harness(node)
+    try:
+        ns = node.get_namespace()
+        diags = h.collect(DiagnosticArray, "/diagnostics")
+        odom_pub = h.publisher(Odometry, f"{ns}/odom")
+        t0 = node.get_clock().now().nanoseconds
+        nan = _odom(t0, 0)
+        nan.twist.twist.linear.x = float("nan")
+        odom_pub.publish(nan)
+        h.wait_for(lambda: any(s.level == DiagnosticStatus.WARN and "no pose received yet" in s.message
+                               and "bad_odometry" in s.message for s in _status(diags)),
+                   what="WARN: no regressed pose, and the bad odometry")
+        seen = len(diags)
+        h.wait_for(lambda: any("bad_odometry" not in s.message for s in _status(diags[seen:])), timeout=8.0,
+                   what="the bad odometry to age out of the status")
+        values = {kv.key: kv.value for kv in _status(diags)[-1].values}
+        assert values["bad_odometry"] == "1" and {"nis_per_dof", "distrusted", "odometry", "odometry_scale"} <= set(values)
+    finally:
+        h.close()

@@ -7,19 +7,22 @@ import pytest
 import yaml
 
 from pose_regressor_node.fusion import FusionConfig
-from pose_regressor_node.ros import fusion_node, regressor_node
+from pose_regressor_node.inference.config import RegressorConfig
+from pose_regressor_node.replay.settings import load_settings
+from pose_regressor_node.ros.fusion_node import FusionNodeConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_config_file_sets_only_declared_parameters():
+def test_config_file_sets_only_declared_parameters_and_they_are_valid():
     config = yaml.safe_load((ROOT / "config" / "localize.yaml").read_text())
-    for node, params in (("regressor_node", regressor_node.PARAMS), ("fusion_node", fusion_node.PARAMS)):
-        declared = {p.name for p in params}
+    for node, classes in (("regressor_node", [RegressorConfig]), ("fusion_node", [FusionConfig, FusionNodeConfig])):
+        declared = {info.name for cls in classes for info in cls.infos()}
         assert set(config[node]["ros__parameters"]) <= declared, node
-    fusion = FusionConfig.from_params({**{p.name: p.default for p in fusion_node.PARAMS},
-                                       **config["fusion_node"]["ros__parameters"]})
-    assert fusion.two_d_mode
+        for cls in classes:
+            cls.from_params(config[node]["ros__parameters"])  # raises on anything out of range
+    settings = load_settings(ROOT / "config" / "localize.yaml")
+    assert settings.fusion.two_d_mode and settings.regressor.covariance_source == "model"
 
 
 def test_launch_description_builds():

@@ -170,7 +170,7 @@ def test_parameters_through_the_real_service(regressor, tmp_path):
     node, h = regressor
     ok = _set(h, "position_std", 0.5, ParameterType.PARAMETER_DOUBLE)
     assert ok.successful
-    assert node.regressor.covariance[0, 0] == pytest.approx(0.25)
+    assert node.regressor.config.position_std == 0.5 and node.regressor.covariance_source == "fixed"
     out_of_range = _set(h, "position_std", -1.0, ParameterType.PARAMETER_DOUBLE)
     assert not out_of_range.successful and out_of_range.reason
     missing = _set(h, "model_path", str(tmp_path / "nope.pt"), ParameterType.PARAMETER_STRING)

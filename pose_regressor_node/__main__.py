@@ -20,6 +20,7 @@ from .errors import PoseRegressorError
 COMMANDS: Dict[str, Tuple[str, str]] = {
     "sim": ("pose_regressor_node.sim.cli", "render the synthetic world to a 7-Scenes folder or a rosbag2"),
     "extract": ("pose_regressor_node.data.extract_cli", "turn a bag into a training dataset (images + poses)"),
+    "label": ("pose_regressor_node.label.cli", "label your own drives by structure-from-motion (no motion capture)"),
     "train": ("pose_regressor_node.training.cli_train", "train a pose regressor"),
     "distill": ("pose_regressor_node.training.cli_distill", "distil a teacher into a student"),
     "test": ("pose_regressor_node.training.cli_test", "evaluate a checkpoint on a test split"),

@@ -1,0 +1,133 @@
+"""From a structure-from-motion frame (arbitrary origin, rotation and scale) to the map frame:
+metric, gravity-aligned, origin and heading at the first keyframe's base_link.
+
+- **Up** is the normal of the plane the camera centres lie in: the car drives on a floor, so its
+  camera moves in a plane (its sign: the cameras' image "down" axes point against it).
+- **Scale** comes from the car's geometry, not from odometry: the camera is mounted ``camera_height``
+  above the floor, and the floor is the densest layer of reconstructed points below the camera
+  plane. A similarity fit to the whole (drifting) odometry trajectory would import the odometry's
+  errors into every label: on 60 s drives that gave 24 % scale error, against 0.15 % from the height.
+- **Origin and yaw**: x, y and heading of the first keyframe's base_link (the camera pose composed
+  with the inverse base_link -> camera extrinsic), z = 0 on the floor. So the map frame of a
+  labelled dataset is where the car started, looking along +x, as a fresh fused run would start it.
+
+Pure numpy: the geometry is tested on synthetic point clouds with known answers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from ..errors import DatasetError
+from ..geometry import Pose, matrix_to_quat, quat_to_matrix
+
+__all__ = ["MetricFrame", "metric_frame", "floor_layer", "fit_plane"]
+
+MIN_FLOOR_POINTS = 30
+
+
+@dataclass(frozen=True)
+class MetricFrame:
+    """``x_map = scale * rotation @ x_sfm + translation``; ``floor_distance_sfm`` is the camera plane's
+    height above the floor in SfM units (what the scale was taken from)."""
+
+    scale: float
+    rotation: np.ndarray
+    translation: np.ndarray
+    floor_distance_sfm: float
+    camera_plane_rms_m: float  # how flat the camera's path was, after scaling: a sanity figure
+
+    def point(self, x_sfm: np.ndarray) -> np.ndarray:
+        return self.scale * np.asarray(x_sfm) @ self.rotation.T + self.translation
+
+    def camera_pose(self, camera_to_sfm: Pose) -> Pose:
+        """A camera-to-SfM-world pose as a camera-to-map pose (metres)."""
+        rotation = self.rotation @ camera_to_sfm.rotation
+        return Pose(self.point(camera_to_sfm.position), matrix_to_quat(rotation))
+
+
+def _up(centres: np.ndarray, camera_downs: np.ndarray) -> np.ndarray:
+    """Unit normal of the camera-centre plane, pointing against the cameras' image-down axes."""
+    hint = -camera_downs.mean(axis=0)
+    hint /= np.linalg.norm(hint)
+    _, singular, vt = np.linalg.svd(centres - centres.mean(axis=0))
+    if len(singular) < 3 or singular[1] < 0.05 * singular[0]:  # a straight drive: no plane; the cameras say
+        line = vt[0]
+        up = hint - (hint @ line) * line
+        return up / np.linalg.norm(up)
+    normal = vt[2]
+    return normal if normal @ hint > 0 else -normal
+
+
+def floor_layer(heights: np.ndarray, plane_spread: float) -> np.ndarray:
+    """Indices of the points on the floor: the densest layer below the camera plane (a histogram's mode
+    of the points' heights above that plane), widened to the points within 5 % of its depth."""
+    below = np.flatnonzero(heights < -3.0 * plane_spread)
+    if len(below) < MIN_FLOOR_POINTS:
+        raise DatasetError(f"only {len(below)} reconstructed points below the camera: the floor cannot be found "
+                           "to scale the map; record with more floor in view (a textured floor, a camera pitched "
+                           "down a little)")
+    depth = -heights[below]
+    counts, edges = np.histogram(depth, bins=max(20, int(np.sqrt(len(depth)))), range=(0, np.percentile(depth, 95)))
+    peak = int(np.argmax(counts))
+    mode = 0.5 * (edges[peak] + edges[peak + 1])
+    return below[np.abs(depth - mode) <= 0.05 * mode + (edges[1] - edges[0])]
+
+
+def fit_plane(points: np.ndarray, rounds: int = 3) -> tuple:
+    """Least-squares plane (unit normal, offset: n . x = d) through ``points``, refitted without the
+    points beyond three times the residual spread."""
+    keep = np.ones(len(points), bool)
+    for _ in range(rounds):
+        centre = points[keep].mean(axis=0)
+        normal = np.linalg.svd(points[keep] - centre)[2][2]
+        residual = (points - centre) @ normal
+        spread = float(np.std(residual[keep]))
+        keep = np.abs(residual) <= 3.0 * spread + 1e-12
+    return normal, float(normal @ centre)
+
+
+def metric_frame(camera_to_sfm: Sequence[Pose], points: np.ndarray, camera_height_m: float,
+                 base_to_camera: Pose) -> MetricFrame:
+    """The map frame for cameras mounted ``camera_height_m`` above the floor (``camera_to_sfm`` in
+    keyframe order; the first one sets origin and heading)."""
+    if len(camera_to_sfm) < 3:
+        raise DatasetError(f"{len(camera_to_sfm)} registered keyframes are too few to define a map frame")
+    centres = np.array([p.position for p in camera_to_sfm])
+    downs = np.array([p.rotation[:, 1] for p in camera_to_sfm])  # optical y points down in the image
+    up = _up(centres, downs)
+    points = np.asarray(points, float)
+    heights = (points - centres.mean(axis=0)) @ up
+    plane_spread = float(np.std((centres - centres.mean(axis=0)) @ up))
+    floor_normal, offset = fit_plane(points[floor_layer(heights, max(plane_spread, 1e-9))])
+    if floor_normal @ up < 0:
+        floor_normal, offset = -floor_normal, -offset
+    if floor_normal @ up < np.cos(np.radians(10.0)):
+        raise DatasetError("the floor the points show is tilted more than 10 deg against the camera path's plane: "
+                           "the reconstruction is bent or the car did not drive on the floor")
+    up = floor_normal  # the floor, seen by thousands of points, fixes up more precisely than the camera path
+    distance = float(np.mean(centres @ up - offset))  # every camera's height above the floor plane
+    scale = camera_height_m / distance
+    # rotate up onto +z (any rotation doing so; the heading is fixed below)
+    z = np.array([0.0, 0.0, 1.0])
+    axis = np.cross(up, z)
+    sin, cos = float(np.linalg.norm(axis)), float(up @ z)
+    tilt = np.eye(3) if sin < 1e-12 else _rotation_about(axis / sin, np.arctan2(sin, cos))
+    floor_point = centres.mean(axis=0) - (centres.mean(axis=0) @ up - offset) * up
+    level = MetricFrame(scale, tilt, -scale * tilt @ floor_point, distance, 0.0)  # floor at z = 0, metric
+    first_base = level.camera_pose(camera_to_sfm[0]) @ base_to_camera.inverse()
+    yaw = first_base.yaw
+    heading = _rotation_about(z, -yaw)
+    origin = np.array([first_base.position[0], first_base.position[1], 0.0])
+    rotation = heading @ tilt
+    translation = heading @ (level.translation - origin)
+    return MetricFrame(scale, rotation, translation, distance, plane_spread * scale)
+
+
+def _rotation_about(axis: np.ndarray, angle: float) -> np.ndarray:
+    half = 0.5 * float(angle)
+    q = np.concatenate([[np.cos(half)], np.sin(half) * np.asarray(axis, float)])
+    return quat_to_matrix(q)

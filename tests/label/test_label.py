@@ -1,0 +1,145 @@
+"""``label``: the geometry on synthetic point clouds with known answers, keyframe choice, the
+self-check, camera models, and one small real pycolmap run on a short rendered drive."""
+
+from __future__ import annotations
+
+import math
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from pose_regressor_node.data import read_folder
+from pose_regressor_node.errors import DatasetError, ParameterError
+from pose_regressor_node.geometry import Pose, quat_from_euler, rotation_error_deg
+from pose_regressor_node.label.camera import colmap_camera
+from pose_regressor_node.label.keyframes import KeyframePolicy, select_keyframes
+from pose_regressor_node.label.metric import metric_frame
+from pose_regressor_node.label.selfcheck import self_check
+from pose_regressor_node.measurements import OdometrySample
+from pose_regressor_node.sim import Renderer, build_world, default_extrinsic, simulate_drive
+
+MS = 1_000_000
+
+
+def _scene(rng, n_cameras=60, camera_height=0.15):
+    """Cameras on a car driving a circle on a textured floor (z = 0) with walls; the truth, in the map."""
+    extrinsic = default_extrinsic(height_m=camera_height)
+    bases = [Pose.from_xyz_yaw(2.0 + math.cos(a), 1.5 + math.sin(a), a + math.pi / 2)
+             for a in np.linspace(0.3, 2 * math.pi, n_cameras)]
+    floor = np.column_stack([rng.uniform(0, 5, 3000), rng.uniform(0, 4, 3000), np.zeros(3000)])
+    wall = np.column_stack([rng.uniform(0, 5, 800), np.full(800, 4.0), rng.uniform(0, 2.5, 800)])
+    return bases, [b @ extrinsic for b in bases], np.vstack([floor, wall]), extrinsic
+
+
+def test_metric_frame_recovers_scale_up_and_the_first_base_link(rng):
+    bases, cameras, points, extrinsic = _scene(rng)
+    # an SfM frame: arbitrary rotation, translation and scale (0.37 units per metre)
+    rot = Pose([0.0, 0.0, 0.0], quat_from_euler(0.4, -1.1, 2.0))
+    k, t = 0.37, np.array([3.0, -7.0, 1.5])
+
+    def to_sfm(pose):
+        return Pose(k * rot.rotation @ pose.position + t, (rot @ pose).quaternion)
+
+    noisy = points + rng.normal(0, 0.001, points.shape)
+    frame = metric_frame([to_sfm(c) for c in cameras], k * noisy @ rot.rotation.T + t, 0.15, extrinsic)
+    assert frame.scale == pytest.approx(1.0 / k, rel=2e-3)
+    first = frame.camera_pose(to_sfm(cameras[0])) @ extrinsic.inverse()
+    assert first.is_close(Pose(), tol_m=1e-3, tol_deg=0.2)  # the map starts at the first base_link, heading +x
+    for truth, camera in zip(bases[1:], cameras[1:]):  # and the others sit where they are, relative to it
+        expected = bases[0].inverse() @ truth
+        got = frame.camera_pose(to_sfm(camera)) @ extrinsic.inverse()
+        assert np.linalg.norm(got.position - expected.position) < 3e-3
+        assert rotation_error_deg(got.quaternion, expected.quaternion) < 0.2
+    floor_z = frame.point(k * points[:3000] @ rot.rotation.T + t)[:, 2]
+    assert np.median(np.abs(floor_z)) < 1e-3  # the floor is z = 0
+
+
+def test_metric_frame_needs_floor_points(rng):
+    _, cameras, points, extrinsic = _scene(rng)
+    with pytest.raises(DatasetError, match="floor cannot be found"):
+        metric_frame(cameras, points[points[:, 2] > 0.2], 0.15, extrinsic)
+
+
+def _odometry(speeds, dt_ms=20):
+    x, out = 0.0, []
+    for k, v in enumerate(speeds):
+        x += v * dt_ms / 1000
+        out.append(OdometrySample(k * dt_ms * MS, Pose.from_xyz_yaw(x, 0.0, 0.0)))
+    return out
+
+
+def test_keyframes_skip_standing_still_and_keep_three_per_second_while_moving():
+    odometry = _odometry([0.0] * 100 + [0.5] * 250)  # 2 s still, then 5 s at 0.5 m/s
+    stamps = [k * 100 * MS for k in range(70)]  # a 10 Hz camera
+    keep = select_keyframes(stamps, odometry, KeyframePolicy(rate_hz=3.4))
+    assert keep[0] == 0 and not any(0 < i < 20 for i in keep)  # nothing while standing still
+    moving = [i for i in keep if i >= 20]
+    assert np.all(np.diff(moving) == 3)  # every 3rd frame: 3.3 Hz
+    fast = select_keyframes(stamps, _odometry([2.0] * 350), KeyframePolicy(rate_hz=3.4, max_step_m=0.25))
+    assert np.all(np.diff(fast) <= 2)  # 2 m/s: every 0.2 m is a new view, sooner than the rate asks
+
+
+def test_self_check_passes_a_consistent_model_and_rejects_a_bent_one():
+    t = np.arange(0, 30, 0.3)
+    odometry = np.column_stack([np.cos(t / 3) * 2, np.sin(t / 3) * 2, np.zeros_like(t)])
+    stamps = (t * 1e9).astype(np.int64)
+    names = [f"d/{s}.png" for s in stamps]
+    good = self_check(stamps, odometry * 1.03, odometry, [True] * len(t), names)  # odometry 3 % short: absorbed
+    assert good.passed and good.median_ratio == pytest.approx(1.03, rel=1e-6) and good.bad_share == 0.0
+    bent = odometry.copy()
+    half = len(t) // 2
+    bent[half:] = bent[half] + (odometry[half:] - odometry[half]) * 0.5  # the second half at half scale
+    check = self_check(stamps, bent, odometry, [True] * len(t), names)
+    assert not check.passed and "disagree with odometry" in check.problems[0] and "texture" in check.problems[0]
+    missing = self_check(stamps, odometry, odometry, [i % 3 != 0 for i in range(len(t))], names)
+    assert not missing.passed and len(missing.unregistered) == 34 and "registered" in missing.problems[0]
+
+
+@pytest.mark.parametrize("model, d, expected", [
+    ("plumb_bob", [0.0] * 5, "PINHOLE"), ("plumb_bob", [0.1, -0.2, 0.001, 0.002, 0.0], "OPENCV"),
+    ("plumb_bob", [0.1, -0.2, 0.001, 0.002, 0.05], "FULL_OPENCV"), ("equidistant", [0.1, 0.01, 0, 0], "OPENCV_FISHEYE"),
+])
+def test_camera_info_maps_to_colmap_models(model, d, expected):
+    info = SimpleNamespace(k=[300, 0, 160, 0, 310, 120, 0, 0, 1], d=d, distortion_model=model, width=320, height=240)
+    camera = colmap_camera(info)
+    assert camera.model == expected and camera.params[:4] == [300, 310, 160, 120]
+    with pytest.raises(DatasetError, match="not supported"):
+        colmap_camera(SimpleNamespace(**{**info.__dict__, "distortion_model": "weird", "d": [0.1]}))
+
+
+@pytest.mark.slow
+def test_label_a_short_rendered_drive_with_real_pycolmap(tmp_path):
+    """An 8 s drive (about 28 keyframes) through pycolmap: labels in the map frame, metric, checked.
+
+    How accurate labels get on 40-60 s drives is bench/label_accuracy.py's to say; a short drive sees
+    little floor, so only a loose scale bound holds here."""
+    pytest.importorskip("pycolmap", reason="pycolmap (the label command's SfM) is not installed")
+    from pose_regressor_node.bags import BagReader
+    from pose_regressor_node.fusion.monitor import umeyama
+    from pose_regressor_node.label.pipeline import LabelOptions, label
+    from pose_regressor_node.messages import stamp_ns_of, stamped_pose_from_msg
+    from pose_regressor_node.sim.writers import write_rosbag2
+
+    world = build_world(20261122)
+    drive = simulate_drive(world, "loop", 41, duration_s=8.0)
+    bag = write_rosbag2(tmp_path / "drive", Renderer(world), drive)
+    with pytest.raises(ParameterError, match="one split per bag"):
+        label([bag], tmp_path / "ds", LabelOptions(splits=["train", "val"], progress=False))
+    result = label([bag], tmp_path / "ds", LabelOptions(progress=False))
+    assert result.passed, result.checks
+    samples = read_folder(tmp_path / "ds", "train")
+    assert len(samples) >= 0.9 * len(result.drives[0].names) >= 20
+    with BagReader(bag) as reader:
+        truth = {stamp_ns_of(m): stamped_pose_from_msg(m) for _, _, m in reader.messages(["/ground_truth/pose"])}
+    first = truth[int(samples[0].image.stem)]  # the map frame starts at the first keyframe's base_link, level
+    start = Pose.from_xyz_yaw(first.position[0], first.position[1], first.yaw)
+    labels = np.array([s.pose.position for s in samples])
+    exact = np.array([(start.inverse() @ truth[int(s.image.stem)] @ drive.extrinsic).position for s in samples])
+    rotation, translation, scale = umeyama(labels, exact, np.ones(len(labels)), with_scale=True)
+    shape_error = np.linalg.norm(scale * labels @ rotation.T + translation - exact, axis=1)
+    assert np.median(shape_error) < 0.01  # the reconstruction's shape
+    assert abs(scale - 1.0) < 0.1  # metric, from the camera height alone
+    assert np.median(np.abs(labels[:, 2] - 0.15)) < 0.01  # cameras 15 cm above a floor at z = 0
+    assert (tmp_path / "ds" / "label_report" / "topview.png").stat().st_size > 0
+    assert (tmp_path / "ds" / "sfm" / "images.txt").exists()

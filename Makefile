@@ -10,8 +10,10 @@ export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
 
 # Modules that run on the robot must import on Python 3.8 (Jetson containers).
 ROBOT_MODULES := pose_regressor_node/geometry.py pose_regressor_node/measurements.py pose_regressor_node/messages.py \
-	pose_regressor_node/errors.py pose_regressor_node/metadata.py pose_regressor_node/model pose_regressor_node/inference \
-	pose_regressor_node/fusion pose_regressor_node/ros pose_regressor_node/jetson
+	pose_regressor_node/errors.py pose_regressor_node/metadata.py pose_regressor_node/settings.py \
+	pose_regressor_node/optional.py pose_regressor_node/images.py pose_regressor_node/paths.py \
+	pose_regressor_node/model pose_regressor_node/inference pose_regressor_node/fusion pose_regressor_node/ros \
+	pose_regressor_node/jetson
 
 .PHONY: test lint vermin pytest demo bench clean
 
@@ -24,6 +26,7 @@ test: lint vermin pytest
 
 lint: $(VENV)/.installed
 	$(PY) -m ruff check pose_regressor_node tests bench launch
+	$(PY) -m mypy
 
 vermin: $(VENV)/.installed
 	$(VENV)/bin/vermin --no-tips --violations --target=3.8- $(ROBOT_MODULES)

@@ -278,10 +278,8 @@ class Pose:
         return self.position + quat_rotate(self.quaternion, point)
 
     def is_close(self, other: Pose, tol_m: float = 1e-9, tol_deg: float = 1e-6) -> bool:
-        return (
-            translation_error(self.position, other.position) <= tol_m
-            and rotation_error_deg(self.quaternion, other.quaternion) <= tol_deg
-        )
+        return bool(translation_error(self.position, other.position) <= tol_m
+                    and rotation_error_deg(self.quaternion, other.quaternion) <= tol_deg)
 
 
 def interpolate_pose(a: Pose, b: Pose, fraction: float) -> Pose:

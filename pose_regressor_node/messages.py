@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import importlib
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -30,6 +30,9 @@ __all__ = [
     "transform_to_pose",
     "covariance_from_msg",
 ]
+
+
+Vector = Union[Sequence[float], np.ndarray]
 
 
 def time_to_ns(stamp: Any) -> int:
@@ -99,10 +102,10 @@ class MessageFactory:
     def header(self, stamp_ns: int, frame_id: str) -> Any:
         return self._t("std_msgs/msg/Header")(stamp=self.time(stamp_ns), frame_id=frame_id)
 
-    def vector3(self, v: Sequence[float]) -> Any:
+    def vector3(self, v: Vector) -> Any:
         return self._t("geometry_msgs/msg/Vector3")(x=float(v[0]), y=float(v[1]), z=float(v[2]))
 
-    def quaternion(self, q: Sequence[float]) -> Any:
+    def quaternion(self, q: Vector) -> Any:
         return self._t("geometry_msgs/msg/Quaternion")(x=float(q[1]), y=float(q[2]), z=float(q[3]), w=float(q[0]))
 
     def pose(self, pose: Pose) -> Any:
@@ -123,7 +126,7 @@ class MessageFactory:
             header=self.header(stamp_ns, frame_id), pose=self.pose_with_covariance(pose, covariance))
 
     def odometry(self, stamp_ns: int, frame_id: str, child_frame_id: str, pose: Pose, pose_covariance: np.ndarray,
-                 twist: Sequence[float] = (0.0,) * 6, twist_covariance: Optional[np.ndarray] = None) -> Any:
+                 twist: Vector = (0.0,) * 6, twist_covariance: Optional[np.ndarray] = None) -> Any:
         twist_msg = self._t("geometry_msgs/msg/Twist")(linear=self.vector3(twist[:3]), angular=self.vector3(twist[3:]))
         twist_cov = np.eye(6) * 1e-3 if twist_covariance is None else np.asarray(twist_covariance, dtype=np.float64)
         return self._t("nav_msgs/msg/Odometry")(

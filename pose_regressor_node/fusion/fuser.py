@@ -328,7 +328,8 @@ class PoseFuser:
         else:
             event.extrapolated = self._advance_to(state, event.stamp_ns, k + 1)
             event.odom_at = state.odom_pose
-            event.decision = self._pose_step(state, event.item, event.r_cov, k)
+            r_cov = event.r_cov if event.r_cov is not None else self._measurement_covariance(event.item)
+            event.decision = self._pose_step(state, event.item, r_cov, k)
 
     def _is_jump(self, a: OdometrySample, b: OdometrySample) -> bool:
         """Whether the odometry moved between two samples faster than the car can (distance and rotation
@@ -492,7 +493,7 @@ class PoseFuser:
         state.velocity = self._odometry_velocity(state)
         if state.odom_pose is None:  # no odometry carried the poses forward: their mean lags, the fit says how much
             state.velocity = self._candidates_velocity(state.candidates, state.pose, state.velocity)
-            lag = (candidate.stamp_ns - np.mean([c.stamp_ns for c in state.candidates])) * 1e-9
+            lag = float(candidate.stamp_ns - np.mean([c.stamp_ns for c in state.candidates])) * 1e-9
             state.pose = state.pose @ self._increment_pose(self.model.velocity_increment(state.velocity, lag))
         state.time_ns = max(state.time_ns or candidate.stamp_ns, candidate.stamp_ns)
         state.candidates, state.last_update_ns = (), candidate.stamp_ns

@@ -25,7 +25,7 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass
-from typing import Optional, Sequence, Tuple
+from typing import Optional, Sequence, Tuple, Union
 
 import numpy as np
 from scipy.stats import chi2
@@ -113,8 +113,9 @@ def relative_motion_test(regressed: np.ndarray, odometry: np.ndarray, variances:
     return WindowTest(m, total, threshold, 1.0, INCONSISTENT)
 
 
-def window_variances(regressed_variances: Sequence[float], odometry_distances: Sequence[float],
-                     elapsed_s: Sequence[float], per_m: float, per_s: float) -> np.ndarray:
+def window_variances(regressed_variances: Union[Sequence[float], np.ndarray],
+                     odometry_distances: Union[Sequence[float], np.ndarray], elapsed_s: Union[Sequence[float], np.ndarray],
+                     per_m: float, per_s: float) -> np.ndarray:
     """Each residual's variance: the regressed position's own plus what odometry accumulates over the
     distance and time since the window began."""
     return (np.asarray(regressed_variances, float) + (per_m * np.asarray(odometry_distances, float)) ** 2

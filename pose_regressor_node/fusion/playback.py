@@ -55,7 +55,7 @@ def fuse_in_arrival_order(odometry: Sequence[OdometrySample], estimates: Sequenc
         else:
             stamp = clock.stamp(arrival_ns, fuser)
             state = fuser.state_at(stamp) if stamp is not None else None
-            if state is not None:
+            if stamp is not None and state is not None:
                 stamps.append(stamp)
                 poses.append(state.pose)
     return PlaybackResult(stamps, poses, dict(Counter(fuser.stats())))

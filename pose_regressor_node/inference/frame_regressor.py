@@ -75,13 +75,13 @@ class FrameRegressor:
     def estimate(self, frames: Sequence[np.ndarray], stamps_ns: Sequence[int], encoding: str = "rgb8",
                  latency_ns: Optional[int] = None) -> List[PoseEstimate]:
         out = self.infer(frames, encoding)
-        use_model = self.covariance_source == "model" and out.log_var is not None
+        log_var = out.log_var if self.covariance_source == "model" else None
         estimates = []
         for i, stamp in enumerate(stamps_ns):
             camera = Pose(out.xyz[i], out.quat[i])
             base = camera @ self._camera_to_base
-            if use_model:
-                var_t, var_r = np.exp(out.log_var[i])
+            if log_var is not None:
+                var_t, var_r = np.exp(log_var[i])
                 covariance = base_covariance(float(var_t), float(var_r), base.position - camera.position)
             else:
                 covariance = self._fixed

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple, Optional
+from typing import NamedTuple, Optional, Protocol
 
 import numpy as np
 
 from ..metadata import ModelMetadata
-
-try:
-    from typing import Protocol
-except ImportError:  # Python 3.7 has no typing.Protocol; the robot runs 3.8+
-    Protocol = object  # type: ignore[assignment,misc]
 
 __all__ = ["Engine", "EngineOutput", "OUTPUT_NAMES"]
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import numpy as np
+
 from ..cli_args import non_negative_float, positive_float, positive_int
 from ..geometry import Pose, quat_from_euler
 from .keyframes import KeyframePolicy
@@ -41,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     extrinsic = None
     if args.extrinsic is not None:
         x, y, z, roll, pitch, yaw = args.extrinsic
-        extrinsic = Pose([x, y, z], quat_from_euler(roll, pitch, yaw))
+        extrinsic = Pose(np.array([x, y, z]), quat_from_euler(roll, pitch, yaw))
     options = LabelOptions(splits=args.split or (), image_topic=args.image_topic, odom_topic=args.odom_topic,
                            base_frame=args.base_frame, extrinsic=extrinsic, base_height_m=args.base_height,
                            keyframes=KeyframePolicy(rate_hz=args.keyframe_rate),

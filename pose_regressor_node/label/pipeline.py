@@ -46,7 +46,7 @@ class LabelOptions:
 @dataclass
 class LabelResult:
     drives: List[RecordedDrive]
-    frame: Optional[MetricFrame]
+    frame: MetricFrame
     checks: Dict[str, SelfCheck]
     odometry_scale: Dict[str, float]  # SfM path / odometry path per drive: the odometry's calibration, cross-checked
     labelled: Dict[str, int]  # split -> frames written

@@ -45,9 +45,9 @@ def read_drive(bag: Path, split: str, image_topic: Optional[str] = None, odom_to
         image = find_topic(topics, IMAGE_TYPES, image_topic, role="images")
         odom = find_topic(topics, (ODOMETRY_TYPE,), odom_topic, role="odometry")
         info = find_topic(topics, (CAMERA_INFO_TYPE,), None, role="camera calibration")
-        missing = [what for what, topic in (("an Image or CompressedImage", image), ("a nav_msgs/Odometry", odom),
-                                            ("a sensor_msgs/CameraInfo", info)) if topic is None]
-        if missing:
+        if image is None or odom is None or info is None:
+            missing = [what for what, topic in (("an Image or CompressedImage", image), ("a nav_msgs/Odometry", odom),
+                                                ("a sensor_msgs/CameraInfo", info)) if topic is None]
             raise BagError(f"{bag} has no {' and no '.join(missing)} topic (topics: {sorted(topics)}); label needs "
                            "the camera, its calibration and wheel odometry")
         stamps: List[int] = []

@@ -59,12 +59,12 @@ def window_ratios(stamps_ns: np.ndarray, sfm: np.ndarray, odometry: np.ndarray, 
 def self_check(stamps_ns: Sequence[int], sfm_positions: np.ndarray, odometry_positions: np.ndarray,
                registered: Sequence[bool], names: Sequence[str], policy: CheckPolicy = CheckPolicy()) -> SelfCheck:
     """``sfm_positions`` and ``odometry_positions`` (n, 3) of the keyframes (rows of unregistered ones ignored)."""
-    registered = np.asarray(registered, bool)
-    unregistered = [n for n, ok in zip(names, registered) if not ok]
-    share = float(registered.mean()) if len(registered) else 0.0
+    mask = np.asarray(registered, bool)
+    unregistered = [n for n, ok in zip(names, mask) if not ok]
+    share = float(mask.mean()) if len(mask) else 0.0
     problems = []
-    ratios = window_ratios(np.asarray(stamps_ns)[registered], np.asarray(sfm_positions)[registered],
-                           np.asarray(odometry_positions)[registered], policy.window_s, policy.min_distance_m)
+    ratios = window_ratios(np.asarray(stamps_ns)[mask], np.asarray(sfm_positions)[mask],
+                           np.asarray(odometry_positions)[mask], policy.window_s, policy.min_distance_m)
     median = float(np.median(ratios)) if len(ratios) else float("nan")
     relative = ratios / median if len(ratios) else ratios
     bad = float(np.mean(np.abs(relative - 1.0) > policy.tolerance)) if len(ratios) else 1.0

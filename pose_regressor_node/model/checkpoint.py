@@ -27,8 +27,9 @@ _WRAPPER_PREFIXES = ("module.", "_orig_mod.")
 def unwrap_model(model: nn.Module) -> nn.Module:
     """The plain model inside DistributedDataParallel / DataParallel / torch.compile wrappers."""
     while True:
-        if hasattr(model, "_orig_mod"):
-            model = model._orig_mod
+        inner = getattr(model, "_orig_mod", None)
+        if isinstance(inner, nn.Module):
+            model = inner
         elif isinstance(model, (nn.parallel.DistributedDataParallel, nn.DataParallel)):
             model = model.module
         else:

@@ -92,7 +92,10 @@ class MobileNetV2(nn.Module):
         module = self.features[index]
         if isinstance(module, InvertedResidual):
             return module.out_channels
-        return module[0].out_channels  # a ConvBNReLU6
+        conv = module[0] if isinstance(module, ConvBNReLU6) else None  # ConvBNReLU6 starts with its Conv2d
+        if not isinstance(conv, nn.Conv2d):
+            raise TypeError(f"unexpected MobileNetV2 feature module {type(module).__name__}")
+        return conv.out_channels
 
     def _init_weights(self) -> None:
         for m in self.modules():

@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Dict, NamedTuple, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, NamedTuple, Optional, Sequence, Tuple, Union
 
 import torch
 from torch import Tensor, nn
 
 from ..errors import CheckpointError
-from .mobilenet import mobilenet_v2
-from .resnet import resnet18, resnet34, resnet50
+from .mobilenet import MobileNetV2, mobilenet_v2
+from .resnet import ResNet, resnet18, resnet34, resnet50
 
 __all__ = ["PoseHead", "PoseOutput", "PoseRegressor", "InferenceGraph", "build_model", "ARCHITECTURES", "TAP_NAMES"]
 
 TAP_NAMES = {1: "stem", 2: "layer1", 3: "layer2", 4: "layer3", 5: "layer4", 6: "pooled"}
 
-_BACKBONES: Dict[str, Callable[..., nn.Module]] = {
+Backbone = Union[ResNet, MobileNetV2]  # both: out_channels, tap_channels, forward_features(x, taps)
+
+_BACKBONES: Dict[str, Callable[..., Backbone]] = {
     "resnet18": lambda: resnet18(num_classes=0),
     "resnet34": lambda: resnet34(num_classes=0),
     "resnet50": lambda: resnet50(num_classes=0),
@@ -51,6 +53,8 @@ class PoseHead(nn.Module):
     weights, so every exported engine returns calibrated log-variances.
     """
 
+    log_var_offset: Tensor  # a buffer, registered with the uncertainty head
+
     def __init__(self, in_features: int, hidden: int = 1024, dropout: float = 0.5, uncertainty: bool = False) -> None:
         super().__init__()
         self.fc = nn.Linear(in_features, hidden)
@@ -82,7 +86,7 @@ class PoseHead(nn.Module):
 class PoseRegressor(nn.Module):
     """Image (N,3,H,W), normalised -> ``PoseOutput``: camera-to-world pose, log-variances, taps."""
 
-    def __init__(self, arch: str, backbone: nn.Module, hidden: int = 1024, dropout: float = 0.5,
+    def __init__(self, arch: str, backbone: Backbone, hidden: int = 1024, dropout: float = 0.5,
                  uncertainty: bool = False, options: Dict[str, Any] | None = None) -> None:
         super().__init__()
         self.arch = arch

@@ -7,10 +7,11 @@ and fused poses the nodes publish, for scoring with the same metrics as offline 
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import Any, Dict, List, Tuple
 
 import rclpy
 from geometry_msgs.msg import PoseWithCovarianceStamped
@@ -41,8 +42,8 @@ class BagPlayer(Node):
         qos = QoSProfile(depth=200, reliability=ReliabilityPolicy.RELIABLE)
         for name, topic in record.items():
             msg_type = Odometry if name == "fused" else PoseWithCovarianceStamped
-            self.create_subscription(msg_type, topic, lambda m, n=name: self._record(n, m), qos)
-        self._pubs = {}
+            self.create_subscription(msg_type, topic, functools.partial(self._record, name), qos)
+        self._pubs: Dict[str, Any] = {}
         self.factory = rclpy_factory()
 
     def _record(self, name: str, msg) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Dict, List
 
 from ..cli_args import non_negative_float, non_negative_int, positive_float, positive_int
 from ..errors import ParameterError
@@ -11,7 +12,7 @@ from .coverage import CoverageSpec, coverage_views
 from .drive import SPLITS, simulate_drive, split_drives
 from .renderer import Renderer
 from .world import DEMO_SEED, build_world
-from .writers import write_7scenes, write_rosbag2
+from .writers import FrameSource, write_7scenes, write_rosbag2
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -40,7 +41,8 @@ def run(args: argparse.Namespace) -> int:
     renderer = Renderer(world)
     if args.format == "7scenes":
         splits = [args.split] if args.split else list(SPLITS)
-        drives = {s: list(split_drives(world, s, args.duration, args.camera_rate)) for s in splits}
+        drives: Dict[str, List[FrameSource]] = {s: list(split_drives(world, s, args.duration, args.camera_rate))
+                                                for s in splits}
         views = 0
         if "train" in drives and args.coverage_spacing > 0:
             coverage = coverage_views(world, CoverageSpec(args.coverage_spacing, args.coverage_headings))

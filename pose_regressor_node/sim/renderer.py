@@ -173,7 +173,7 @@ class Renderer:
             return image
         if options.blur_sigma_px > 0:
             image = cv2.GaussianBlur(image, (0, 0), options.blur_sigma_px)
-        if options.noise_std > 0:
+        if options.noise_std > 0 and rng is not None:  # checked non-None on entry when noise is asked for
             image += rng.normal(0.0, options.noise_std, size=image.shape).astype(np.float32)
         return np.clip(image + 0.5, 0, 255).astype(np.uint8)
 

@@ -193,7 +193,7 @@ def build_world(seed: int, size: Tuple[float, float, float] = (6.0, 4.0, 2.5), n
     plain = texture == "plain"
     rng = np.random.default_rng(seed)
     sx, sy, sz = size
-    world = World(size=tuple(float(v) for v in size), boxes=_place_boxes(rng, size, n_boxes), seed=seed)
+    world = World(size=(float(sx), float(sy), float(sz)), boxes=_place_boxes(rng, size, n_boxes), seed=seed)
     # (name, u_axis, v_axis, texture, shade); walls have v along z so row 0 touches the floor.
     world.surfaces += [
         Surface("floor", 0, 1, 0.0, 0.0, _floor_texture(rng, sx, sy), 0.75),

@@ -6,7 +6,7 @@ import math
 import multiprocessing as mp
 import os
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Protocol, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Protocol, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -19,7 +19,7 @@ from .drive import Drive
 from .renderer import Renderer, RenderOptions
 from .world import World
 
-__all__ = ["write_7scenes", "write_rosbag2", "frame_options", "camera_info_msg", "TOPICS"]
+__all__ = ["write_7scenes", "write_rosbag2", "frame_options", "camera_info_msg", "FrameSource", "TOPICS"]
 
 TOPICS = {
     "image": "/camera/image_raw",
@@ -93,7 +93,7 @@ def _write_frame(job) -> None:
     _WORKER(job)
 
 
-def write_7scenes(out: Path, renderer: Renderer, drives: Dict[str, Sequence[FrameSource]], realistic: bool = True,
+def write_7scenes(out: Path, renderer: Renderer, drives: Mapping[str, Sequence[FrameSource]], realistic: bool = True,
                   image_ext: str = ".jpg", seed: int = 0, workers: Optional[int] = None) -> Path:
     """``out/seq-XX/frame-XXXXXX.{color.jpg,pose.txt}`` plus the split files (val is our addition).
 

@@ -13,6 +13,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from ..geometry import ErrorSummary, quat_canonical, rotation_error_deg, summarize_errors, translation_error
+from ..model import PoseRegressor
 
 __all__ = ["Evaluation", "Prediction", "UncertaintySummary", "calibrate_uncertainty", "predict", "evaluate",
            "variance_scale", "summarize_uncertainty"]
@@ -125,7 +126,7 @@ def evaluate(model: nn.Module, loader: DataLoader, device: torch.device) -> Eval
                       pred.index, pred.log_var, uncertainty)
 
 
-def calibrate_uncertainty(model: nn.Module, loader: DataLoader, device: torch.device) -> Dict[str, float]:
+def calibrate_uncertainty(model: PoseRegressor, loader: DataLoader, device: torch.device) -> Dict[str, float]:
     """Fit one variance scale per output on this (validation) split and fold it into the head's
     ``log_var_offset``, so every engine exported from the weights returns calibrated variances."""
     ev = evaluate(model, loader, device)

@@ -18,7 +18,7 @@ import random
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Optional
+from typing import Any, Dict, Optional
 
 import numpy as np
 import torch
@@ -31,7 +31,7 @@ from ..data import load_samples, scene_extent
 from ..data.cache import CachedPoseDataset, ColorJitter, FrameCache, cached_loader
 from ..errors import CheckpointError, ParameterError
 from ..metadata import ModelMetadata, PreprocessSpec
-from ..model import PoseLoss, UncertaintyLoss, build_model, load_checkpoint, save_checkpoint, unwrap_model
+from ..model import PoseLoss, PoseRegressor, UncertaintyLoss, build_model, load_checkpoint, save_checkpoint
 from ..model.distillation import DistillationLoss, DistillWeights
 from ..paths import cache_dir
 from .config import DistillConfig, TrainConfig
@@ -115,7 +115,9 @@ def train(config: TrainConfig, distill: Optional[DistillConfig] = None, quiet: b
     if world > 1 and rank == 0:
         dist.barrier()
     train_set = CachedPoseDataset(train_samples, train_cache, ColorJitter(), seed=config.seed + rank)
-    sampler = DistributedSampler(train_set, num_replicas=world, rank=rank, seed=config.seed) if world > 1 else None
+    sampler: Optional[DistributedSampler] = None
+    if world > 1:
+        sampler = DistributedSampler(train_set, num_replicas=world, rank=rank, seed=config.seed)
     pin = device.type == "cuda"
     train_loader = cached_loader(train_set, config.batch_size, shuffle=True, sampler=sampler, seed=config.seed,
                                  drop_last=len(train_set) > config.batch_size, pin_memory=pin)
@@ -123,21 +125,22 @@ def train(config: TrainConfig, distill: Optional[DistillConfig] = None, quiet: b
                                pin_memory=pin)
 
     # --- models: teacher and student from the same builder
-    arch_options = {"width_mult": config.width_mult} if config.model == "mobilenet_v2" else {}
-    model = build_model(config.model, dropout=config.dropout, uncertainty=config.uncertainty, **arch_options).to(device)
+    arch_options: Dict[str, Any] = {"width_mult": config.width_mult} if config.model == "mobilenet_v2" else {}
+    plain = build_model(config.model, dropout=config.dropout, uncertainty=config.uncertainty, **arch_options).to(device)
     with torch.no_grad():  # start at the middle of the scene, not at its corner (the origin)
-        model.head.fc_xyz.bias.copy_(torch.tensor(np.mean([s.pose.position for s in train_samples], axis=0)))
+        plain.head.fc_xyz.bias.copy_(torch.tensor(np.mean([s.pose.position for s in train_samples], axis=0)))
     if config.pretrained:
-        model.load_backbone_weights(config.pretrained)
+        plain.load_backbone_weights(config.pretrained)
     criterion = PoseLoss(beta=config.beta, learn_weights=config.learn_beta).to(device)
     uncertainty_loss = UncertaintyLoss() if config.uncertainty else None
-    teacher, distiller = None, None
+    distill_teacher: Optional[PoseRegressor] = None
+    distiller: Optional[DistillationLoss] = None
     if distill is not None:
-        teacher = load_checkpoint(distill.teacher_path, arch=distill.teacher_model, map_location=str(device)).model
-        teacher.eval().requires_grad_(False)
-        distiller = DistillationLoss(model.tap_channels, teacher.tap_channels, distill.cs_taps, distill.hint_tap,
+        distill_teacher = load_checkpoint(distill.teacher_path, arch=distill.teacher_model, map_location=str(device)).model
+        distill_teacher.eval().requires_grad_(False)
+        distiller = DistillationLoss(plain.tap_channels, distill_teacher.tap_channels, distill.cs_taps, distill.hint_tap,
                                      distill.kl, DistillWeights(distill.alpha, distill.sigma)).to(device)
-    params = list(model.parameters()) + list(criterion.parameters())
+    params = list(plain.parameters()) + list(criterion.parameters())
     params += list(distiller.parameters()) if distiller is not None else []
     optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
     scaler = torch.amp.GradScaler("cuda", enabled=config.amp and device.type == "cuda")
@@ -148,7 +151,7 @@ def train(config: TrainConfig, distill: Optional[DistillConfig] = None, quiet: b
     start_epoch, step, best_score, best_val = 0, 0, math.inf, {}
     if config.resume:
         ckpt = load_checkpoint(config.resume, arch=config.model, map_location=str(device))
-        model.load_state_dict(ckpt.model.state_dict())
+        plain.load_state_dict(ckpt.model.state_dict())
         if ckpt.optimizer_state is None:
             raise CheckpointError(f"{config.resume} holds no optimizer state; resume needs a last.pt from training")
         optimizer.load_state_dict(ckpt.optimizer_state)
@@ -159,8 +162,9 @@ def train(config: TrainConfig, distill: Optional[DistillConfig] = None, quiet: b
             criterion.load_state_dict(extra["criterion"])
         if distiller is not None and "distiller" in extra:
             distiller.load_state_dict(extra["distiller"])
+    model: torch.nn.Module = plain  # the one every forward goes through; checkpoints save ``plain``
     if world > 1:
-        model = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+        model = DistributedDataParallel(plain, device_ids=[device.index] if device.type == "cuda" else None)
 
     writer = None
     if rank == 0:
@@ -173,14 +177,14 @@ def train(config: TrainConfig, distill: Optional[DistillConfig] = None, quiet: b
     paths = {"best": run_dir / "best.pt", "last": run_dir / "last.pt"}
 
     def checkpoint(path: Path, epoch: int, val: Dict[str, float]) -> None:
-        meta = ModelMetadata(arch=config.model, arch_options=unwrap_model(model).options, preprocess=spec,
+        meta = ModelMetadata(arch=config.model, arch_options=plain.options, preprocess=spec,
                              dataset=f"{config.dataset}:{config.dataroot}", step=step, epoch=epoch, val_errors=val)
         extra = {"config": config.to_dict(), "distill": distill.to_dict() if distill else None,
                  "best_score": best_score, "best_val": best_val, "criterion": criterion.state_dict(),
                  "scene_extent": extent}
         if distiller is not None:
             extra["distiller"] = distiller.state_dict()
-        save_checkpoint(str(path), model, meta, optimizer=optimizer, extra=extra)
+        save_checkpoint(str(path), plain, meta, optimizer=optimizer, extra=extra)
 
     for epoch in range(start_epoch, config.niter):
         if sampler is not None:
@@ -206,9 +210,9 @@ def train(config: TrainConfig, distill: Optional[DistillConfig] = None, quiet: b
                     nll, nll_parts = uncertainty_loss(out.log_var.float(), pred_xyz, pred_quat, xyz, quat)
                     loss = loss + config.uncertainty_weight * nll
                     parts.update(nll_parts)
-                if distiller is not None:
+                if distiller is not None and distill_teacher is not None:
                     with torch.no_grad():
-                        teacher_taps = teacher(images, taps=taps).taps
+                        teacher_taps = distill_teacher(images, taps=taps).taps
                     extra_loss, distill_parts = distiller({k: v.float() for k, v in out.taps.items()},
                                                           {k: v.float() for k, v in teacher_taps.items()},
                                                           xyz, quat, extent)
@@ -232,7 +236,7 @@ def train(config: TrainConfig, distill: Optional[DistillConfig] = None, quiet: b
         images_per_s = images_seen / max(time.perf_counter() - epoch_start, 1e-9)
         if rank != 0:
             continue
-        val = evaluate(unwrap_model(model), val_loader, device).summary
+        val = evaluate(plain, val_loader, device).summary
         val_dict = {"median_m": val.median_m, "median_deg": val.median_deg, "mean_m": val.mean_m,
                     "mean_deg": val.mean_deg}
         row = {"epoch": epoch + 1, "step": step, "lr": optimizer.param_groups[0]["lr"], "train_images_per_s": images_per_s,
@@ -243,8 +247,9 @@ def train(config: TrainConfig, distill: Optional[DistillConfig] = None, quiet: b
             if new_file:
                 w.writeheader()
             w.writerow(row)
-        for k, v in val_dict.items():
-            writer.add_scalar(f"val/{k}", v, step)
+        if writer is not None:
+            for k, v in val_dict.items():
+                writer.add_scalar(f"val/{k}", v, step)
         if _score(val) < best_score:
             best_score, best_val = _score(val), val_dict
             checkpoint(paths["best"], epoch + 1, val_dict)

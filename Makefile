@@ -15,6 +15,9 @@ ROBOT_MODULES := pose_regressor_node/geometry.py pose_regressor_node/measurement
 	pose_regressor_node/model pose_regressor_node/inference pose_regressor_node/fusion pose_regressor_node/ros \
 	pose_regressor_node/jetson
 
+# The upstream ROS 2 launch sources (not on PyPI), beside the checkout in CI and in this workplace.
+LAUNCH_VENDOR := $(abspath $(CURDIR)/../shared/vendor/ros2-launch-jazzy)
+
 .PHONY: test lint vermin pytest demo bench clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
@@ -22,16 +25,22 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
+# launch + launch_ros + composition_interfaces for the launch tests (skipped, with a reason, without them)
+$(VENV)/.launch: $(VENV)/.installed tools/install_launch.py
+	if [ -d "$(LAUNCH_VENDOR)" ]; then $(PY) tools/install_launch.py "$(LAUNCH_VENDOR)"; \
+	else echo "no $(LAUNCH_VENDOR): the launch tests will skip"; fi
+	touch $@
+
 test: lint vermin pytest
 
 lint: $(VENV)/.installed
-	$(PY) -m ruff check pose_regressor_node tests bench launch
+	$(PY) -m ruff check pose_regressor_node tests bench launch tools
 	$(PY) -m mypy
 
 vermin: $(VENV)/.installed
 	$(VENV)/bin/vermin --no-tips --violations --target=3.8- $(ROBOT_MODULES)
 
-pytest: $(VENV)/.installed
+pytest: $(VENV)/.installed $(VENV)/.launch
 	$(PY) -m pytest
 
 # The main job on the bundled demo model: the nodes over DDS on the demo drive, scored.

@@ -1,17 +1,47 @@
 """On-robot entry point: regressor_node + fusion_node (+ RViz).
 
     ros2 launch pose_regressor localize.launch.py model:=/path/model.engine image_topic:=/camera/image_raw
+
+``rviz:=true`` starts rviz2 with ``rviz/localize.rviz`` rendered for the topics given here (camera,
+transport, odometry); where rviz2 is not installed it says so and the localizer runs without it.
 """
 
 import os
+import tempfile
 
-from ament_index_python.packages import get_package_share_directory
-from launch.actions import DeclareLaunchArgument
-from launch.conditions import IfCondition
+from ament_index_python.packages import PackageNotFoundError, get_package_share_directory
+from launch.actions import DeclareLaunchArgument, LogInfo, OpaqueFunction
 from launch.substitutions import LaunchConfiguration, PythonExpression
 from launch_ros.actions import Node
 
 from launch import LaunchDescription
+
+
+def _compressed_topic(image_topic):
+    return PythonExpression(["'", image_topic, "' + ('' if '", image_topic,
+                             "'.endswith('/compressed') else '/compressed')"])
+
+
+def _rviz(context, share, sim_time):
+    """RViz with the view rendered for this launch's topics, or a message when rviz2 is missing."""
+    if LaunchConfiguration("rviz").perform(context).lower() not in ("true", "1", "yes"):
+        return []
+    try:
+        get_package_share_directory("rviz2")
+    except PackageNotFoundError:
+        return [LogInfo(msg="rviz:=true, but rviz2 is not installed (apt install ros-$ROS_DISTRO-rviz2); "
+                            "the localizer runs without RViz")]
+    from pose_regressor_node.ros.rviz_config import render_rviz_config
+
+    with open(os.path.join(share, "rviz", "localize.rviz")) as f:
+        text = render_rviz_config(f.read(), LaunchConfiguration("image_topic").perform(context),
+                                  LaunchConfiguration("image_transport").perform(context),
+                                  LaunchConfiguration("odom_topic").perform(context))
+    handle, path = tempfile.mkstemp(prefix="localize_", suffix=".rviz")
+    with os.fdopen(handle, "w") as f:
+        f.write(text)
+    return [Node(package="rviz2", executable="rviz2", name="rviz2", output="screen", arguments=["-d", path],
+                 parameters=[sim_time])]
 
 
 def generate_launch_description() -> LaunchDescription:
@@ -38,14 +68,9 @@ def generate_launch_description() -> LaunchDescription:
         Node(package="pose_regressor", executable="regressor_node", name="regressor_node", output="screen",
              parameters=[params_file, sim_time, {"model_path": model, "backend": backend,
                                                  "image_transport": transport}],
-             remappings=[("image", image_topic),
-                         ("image/compressed", PythonExpression(["'", image_topic, "' + ('' if '", image_topic,
-                                                                "'.endswith('/compressed') else '/compressed')"]))],
-             ),
+             remappings=[("image", image_topic), ("image/compressed", _compressed_topic(image_topic))]),
         Node(package="pose_regressor", executable="fusion_node", name="fusion_node", output="screen",
              parameters=[params_file, sim_time],
              remappings=[("odom", odom_topic), ("pose", "/regressor_node/pose")]),
-        Node(package="rviz2", executable="rviz2", name="rviz2", output="screen",
-             arguments=["-d", os.path.join(share, "rviz", "localize.rviz")], parameters=[sim_time],
-             condition=IfCondition(LaunchConfiguration("rviz"))),
+        OpaqueFunction(function=_rviz, args=[share, sim_time]),
     ])

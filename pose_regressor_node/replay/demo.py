@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -23,6 +24,7 @@ from typing import Dict, List
 
 import numpy as np
 
+from ..atomic import is_complete, mark_complete
 from ..cli_args import positive_float
 from ..errors import PoseRegressorError
 from ..optional import importable
@@ -54,15 +56,22 @@ def _environment() -> Dict[str, str]:
 
 
 def _ensure_bag(out: Path, duration: float) -> Path:
+    """The demo bag, written once: reused only when its completion marker says it was written to the end."""
     bag = out / f"demo_bag_{int(duration)}s"
-    if (bag / "metadata.yaml").exists():
+    if is_complete(bag):
         print(f"reusing {bag}")
         return bag
+    if bag.exists():
+        print(f"removing {bag}: an earlier run did not finish writing it")
+        shutil.rmtree(bag)
     out.mkdir(parents=True, exist_ok=True)
     print(f"writing the demo bag {bag} (the demo room's test drive, {duration:.0f} s)")
-    subprocess.run([sys.executable, "-m", "pose_regressor_node", "sim", "--format", "rosbag2", "--out", str(bag),
-                    "--split", "test", "--duration", str(duration), "--compressed"], check=True, cwd=ROOT,
-                   env=_environment())
+    written = subprocess.run([sys.executable, "-m", "pose_regressor_node", "sim", "--format", "rosbag2", "--out",
+                              str(bag), "--split", "test", "--duration", str(duration), "--compressed"], cwd=ROOT,
+                             env=_environment(), check=False)
+    if written.returncode != 0:
+        raise PoseRegressorError(f"writing the demo bag failed (exit code {written.returncode}); its error is above")
+    mark_complete(bag)
     return bag
 
 

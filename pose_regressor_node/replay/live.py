@@ -97,7 +97,7 @@ def play_and_record(bag: Path, topics: List[str], record: Dict[str, str], wait_f
         executor.shutdown(timeout_sec=2.0)
         recorded = player.recorded
         player.destroy_node()
-        rclpy.shutdown()
+        rclpy.try_shutdown()  # after a Ctrl-C rclpy has shut down already
     out = {}
     for name, items in recorded.items():
         items.sort(key=lambda item: item[0])

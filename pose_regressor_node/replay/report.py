@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Dict, List, Optional
 
+from ..atomic import atomic_directory
 from ..bags import FACTORY, BagWriter
 from ..plots import plot_error_cdf, plot_error_over_time, plot_top_view
 from .metrics import Evaluation
@@ -40,18 +41,20 @@ def _trajectory_bag(path: Path, result: ReplayResult, storage: str) -> Path:
 
 def write_outputs(result: ReplayResult, out: Path, storage: str = "sqlite3",
                   title: str = "Replay report", extra: Optional[List[str]] = None) -> Dict[str, Path]:
-    out.mkdir(parents=True, exist_ok=True)
+    """Trajectories, the trajectory bag, plots and report.md, written whole into ``out`` (a previous
+    run's files there are replaced, never mixed in; an interrupted run leaves ``out`` as it was)."""
+    with atomic_directory(out) as folder:
+        files = _write(result, folder, storage, title, extra)
+    return {key: out / path.relative_to(folder) for key, path in files.items()}
+
+
+def _write(result: ReplayResult, out: Path, storage: str, title: str, extra: Optional[List[str]]) -> Dict[str, Path]:
     files: Dict[str, Path] = {}
     for name, traj in result.trajectories.items():
         files[f"{name}_tum"] = write_tum(out / f"{name}.tum", traj)
     if len(result.truth):
         files["truth_tum"] = write_tum(out / "ground_truth.tum", result.truth)
-    bag_path = out / "trajectories_bag"
-    if bag_path.exists():
-        import shutil  # noqa: PLC0415
-
-        shutil.rmtree(bag_path)
-    files["bag"] = _trajectory_bag(bag_path, result, storage)
+    files["bag"] = _trajectory_bag(out / "trajectories_bag", result, storage)
     paths = {"ground truth": result.truth.positions} if len(result.truth) else {}
     paths.update({LABELS[n]: t.positions for n, t in result.trajectories.items() if len(t)})
     files["topview_png"] = plot_top_view(paths, out / "trajectories.png",

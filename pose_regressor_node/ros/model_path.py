@@ -16,6 +16,6 @@ def default_model_path() -> str:
         shared = Path(get_package_share_directory("pose_regressor")) / "models" / DEMO_MODEL
         if shared.is_file():
             return str(shared)
-    except (ImportError, LookupError, ValueError):
+    except (ImportError, LookupError, ValueError, OSError):  # no ROS install, no AMENT_PREFIX_PATH, not installed
         pass
     return str(Path(__file__).resolve().parents[2] / "models" / DEMO_MODEL)

@@ -1,16 +1,25 @@
-"""The one ``main`` body both nodes share: init, spin until Ctrl-C, clean shutdown.
+"""The one ``main`` body both nodes share: init, spin until Ctrl-C, clean shutdown, exit code.
 
 Before anything allocates, the process is configured for frames (``process``): it keeps freed
-image-sized memory, and OpenCV stays on one thread. A known error at start-up (a missing or
-mismatched model, an invalid parameter) is logged as one fatal line that says what to fix, and the
-process exits with status 1.
+image-sized memory, and OpenCV stays on one thread.
+
+- A known error at start-up (a missing or mismatched model, a parameter out of range or not
+  finite) is one FATAL line that says what to fix, and exit status 1: no traceback.
+- Ctrl-C exits 0. A terminal sends SIGINT to the whole process group, and ``ros2 launch`` then
+  sends its own: the second used to land in ``destroy_node`` as a KeyboardInterrupt traceback
+  (exit -2). Once shutdown has begun, further SIGINT / SIGTERM are ignored until it completes.
+- A callback that fails because the context was already shutting down (a timer publishing after
+  the signal) is part of stopping, not an error; any exception while rclpy is still running is a
+  bug and keeps its traceback.
 """
 
 from __future__ import annotations
 
+import signal
 from typing import Callable, List, Optional
 
 import rclpy
+from rclpy.exceptions import ParameterException
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 
@@ -20,20 +29,32 @@ from .process import configure_process
 __all__ = ["spin_node"]
 
 
+def _ignore_further_signals() -> None:
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
+
+
 def spin_node(make_node: Callable[[], Node], name: str, args: Optional[List[str]] = None) -> None:
     configure_process()
     rclpy.init(args=args)
     node = None
+    code = 0
     try:
         node = make_node()
         rclpy.spin(node)
-    except PoseRegressorError as err:
+    except (PoseRegressorError, ParameterException) as err:
         rclpy.logging.get_logger(name).fatal(str(err))
-        raise SystemExit(1) from err
+        code = 1
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
+    except Exception:
+        if rclpy.ok():
+            raise
+        # raised by a callback cut short by the shutdown already under way: stopping, not failing
     finally:
+        _ignore_further_signals()
         if node is not None:
             node.destroy_node()
-        if rclpy.ok():
-            rclpy.shutdown()
+        rclpy.try_shutdown()
+    if code:
+        raise SystemExit(code)

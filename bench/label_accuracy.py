@@ -31,8 +31,8 @@ from pose_regressor_node.label.pipeline import LabelOptions, label
 from pose_regressor_node.label.sfm import SfmOptions
 from pose_regressor_node.messages import stamp_ns_of, stamped_pose_from_msg
 from pose_regressor_node.sim import Renderer, build_world, simulate_drive
+from pose_regressor_node.sim.bag_writer import write_rosbag2
 from pose_regressor_node.sim.world import DEMO_SEED
-from pose_regressor_node.sim.writers import write_rosbag2
 
 
 def truth_cameras(bag: Path, stamps: List[int]):

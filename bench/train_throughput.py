@@ -23,7 +23,7 @@ import torch
 
 from pose_regressor_node.model import PoseLoss, UncertaintyLoss, build_model
 from pose_regressor_node.sim import Renderer, demo_world, simulate_drive
-from pose_regressor_node.sim.writers import write_7scenes
+from pose_regressor_node.sim.dataset_writer import write_7scenes
 from pose_regressor_node.training import TrainConfig, train
 
 

@@ -8,11 +8,12 @@ from typing import Dict, List
 
 from ..cli_args import non_negative_float, non_negative_int, positive_float, positive_int
 from ..errors import ParameterError
+from .bag_writer import write_rosbag2
 from .coverage import CoverageSpec, coverage_views
+from .dataset_writer import FrameSource, write_7scenes
 from .drive import SPLITS, simulate_drive, split_drives
 from .renderer import Renderer
 from .world import DEMO_SEED, build_world
-from .writers import FrameSource, write_7scenes, write_rosbag2
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -8,6 +8,7 @@ atlas holding every surface.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Optional, Tuple
 
@@ -18,7 +19,7 @@ from ..geometry import Pose
 from .camera import PinholeCamera
 from .world import PIXELS_PER_METRE, World
 
-__all__ = ["Renderer", "RenderOptions"]
+__all__ = ["Renderer", "RenderOptions", "frame_options"]
 
 _BAND_ROWS = 48  # 48 x 640 float32 temporaries (120 KB) stay in L2
 
@@ -33,6 +34,15 @@ class RenderOptions:
     exposure: float = 1.0  # multiplies brightness
     blur_sigma_px: float = 0.0  # Gaussian blur (defocus / motion)
     noise_std: float = 0.0  # sensor noise, in 8-bit levels
+
+
+def frame_options(stamp_ns: int, realistic: bool) -> RenderOptions:
+    """Slow auto-exposure drift, slight defocus and sensor noise, as a cheap camera shows."""
+    if not realistic:
+        return RenderOptions()
+    t = stamp_ns * 1e-9
+    return RenderOptions(exposure=1.0 + 0.12 * math.sin(0.4 * t) + 0.05 * math.sin(2.3 * t),
+                         blur_sigma_px=0.6, noise_std=2.0)
 
 
 class Renderer:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import hashlib
 import math
 import os
 import random
@@ -37,7 +38,7 @@ from ..paths import cache_dir
 from .config import DistillConfig, TrainConfig
 from .evaluate import calibrate_uncertainty, evaluate
 
-__all__ = ["train", "lr_at", "resolve_device", "TrainResult"]
+__all__ = ["train", "lr_at", "resolve_device", "parameter_digest", "TrainResult"]
 
 
 @dataclass
@@ -48,6 +49,7 @@ class TrainResult:
     best_val: Dict[str, float]
     epochs: int
     seconds: float
+    parameter_digest: str  # of the final trainable weights: the ranks of one DDP run must agree on it
 
 
 def lr_at(step: int, total_steps: int, warmup_steps: int, peak: float) -> float:
@@ -222,6 +224,8 @@ def train(config: TrainConfig, distill: Optional[DistillConfig] = None, quiet: b
                 raise ParameterError(f"loss became {float(loss)} at step {step}; lower --lr or check the data")
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
+            if world > 1:
+                _average_gradients(criterion, distiller)
             scaler.step(optimizer)
             scaler.update()
             parts["loss_total"] = float(loss.detach())
@@ -265,7 +269,32 @@ def train(config: TrainConfig, distill: Optional[DistillConfig] = None, quiet: b
         _calibrate_best(paths["best"], val_loader, device, show)
     if world > 1:
         dist.barrier()
-    return TrainResult(run_dir, paths["best"], paths["last"], best_val, config.niter, time.time() - t_start)
+    return TrainResult(run_dir, paths["best"], paths["last"], best_val, config.niter, time.time() - t_start,
+                       parameter_digest(plain, criterion, distiller))
+
+
+def parameter_digest(*modules: Optional[torch.nn.Module]) -> str:
+    """SHA-256 of the modules' parameters, in name order. (Batch-norm statistics are buffers, each
+    rank's own until DDP broadcasts rank 0's at the next forward: left out.)"""
+    digest = hashlib.sha256()
+    for module in modules:
+        if module is None:
+            continue
+        for name, tensor in sorted(module.named_parameters()):
+            digest.update(name.encode())
+            digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def _average_gradients(*modules: Optional[torch.nn.Module]) -> None:
+    """All-reduce the gradients of trainable modules outside the DDP wrapper (the learned loss weights,
+    the distillation adapter), so every rank takes the same step with them too."""
+    world = dist.get_world_size()
+    for module in modules:
+        for param in module.parameters() if module is not None else ():
+            if param.grad is not None:
+                dist.all_reduce(param.grad)
+                param.grad /= world
 
 
 def _calibrate_best(path: Path, val_loader, device: torch.device, show: bool) -> None:

@@ -13,7 +13,7 @@ from pose_regressor_node.errors import DatasetError
 from pose_regressor_node.inference.preprocess import Preprocess
 from pose_regressor_node.metadata import PreprocessSpec
 from pose_regressor_node.sim import PinholeCamera, Renderer, build_world, simulate_drive
-from pose_regressor_node.sim.writers import write_7scenes
+from pose_regressor_node.sim.dataset_writer import write_7scenes
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from pose_regressor_node.data.transforms import EvalTransform
 from pose_regressor_node.inference.preprocess import Preprocess
 from pose_regressor_node.metadata import PreprocessSpec
 from pose_regressor_node.sim import PinholeCamera, Renderer, build_world, simulate_drive
-from pose_regressor_node.sim.writers import write_7scenes
+from pose_regressor_node.sim.dataset_writer import write_7scenes
 
 
 def test_eval_transform_equals_inference_preprocess(rng):

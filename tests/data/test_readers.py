@@ -10,8 +10,9 @@ from pose_regressor_node.data.samples import Sample
 from pose_regressor_node.errors import BagError, DatasetError
 from pose_regressor_node.geometry import Pose, quat_conjugate
 from pose_regressor_node.sim import Renderer, build_world, simulate_drive
+from pose_regressor_node.sim.bag_writer import write_rosbag2
 from pose_regressor_node.sim.camera import PinholeCamera
-from pose_regressor_node.sim.writers import write_7scenes, write_rosbag2
+from pose_regressor_node.sim.dataset_writer import write_7scenes
 
 
 @pytest.fixture(scope="module")

@@ -184,3 +184,13 @@ def test_preprocess_reuses_its_buffer_and_batches(rng):
     batch = pre.batch(images)
     assert batch.shape == (3, 3, 56, 56)
     np.testing.assert_array_equal(batch[2], pre(images[2]))
+
+
+def test_torch_engine_on_cuda_in_fp16_matches_cpu(checkpoint, batch):
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA GPU here")
+    gpu = load_engine(str(checkpoint), backend="torch", device="cuda")
+    assert gpu.device == "cuda" and gpu.half
+    _assert_parity(gpu.infer(batch), load_engine(str(checkpoint), backend="torch", device="cpu").infer(batch),
+                   atol=2e-2, max_deg=1.0)
+    assert load_engine(str(checkpoint), device="auto").backend in ("tensorrt", "onnxruntime", "torch")

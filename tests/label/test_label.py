@@ -119,7 +119,7 @@ def test_label_a_short_rendered_drive_with_real_pycolmap(tmp_path):
     from pose_regressor_node.fusion.monitor import umeyama
     from pose_regressor_node.label.pipeline import LabelOptions, label
     from pose_regressor_node.messages import stamp_ns_of, stamped_pose_from_msg
-    from pose_regressor_node.sim.writers import write_rosbag2
+    from pose_regressor_node.sim.bag_writer import write_rosbag2
 
     world = build_world(20261122)
     drive = simulate_drive(world, "loop", 41, duration_s=8.0)

@@ -52,3 +52,36 @@ def test_gradients_flow_to_every_trainable_parameter():
 def test_invalid_beta():
     with pytest.raises(ValueError, match="beta"):
         PoseLoss(beta=0.0)
+
+
+def test_uncertainty_loss_hand_computed():
+    """NLL = 0.5 (|e_t|^2 exp(-s_t) + 3 s_t) + 0.5 (angle^2 exp(-s_r) + 3 s_r), averaged over the batch."""
+    from pose_regressor_node.model import UncertaintyLoss
+
+    xyz = torch.zeros(2, 3)
+    xyz_hat = torch.tensor([[0.3, 0.4, 0.0], [0.0, 0.0, 0.0]])  # errors 0.5 m and 0
+    q = torch.tensor([[1.0, 0.0, 0.0, 0.0]] * 2)
+    half = math.radians(10.0) / 2
+    q_hat = torch.tensor([[math.cos(half), 0.0, 0.0, math.sin(half)], [1.0, 0.0, 0.0, 0.0]])  # 10 deg and 0
+    log_var = torch.tensor([[math.log(0.25), math.log(0.01)], [0.0, 0.0]], requires_grad=True)
+    loss, parts = UncertaintyLoss()(log_var, xyz_hat, q_hat, xyz, q)
+    angle = math.radians(10.0)
+    first = 0.5 * (0.25 / 0.25 + 3 * math.log(0.25)) + 0.5 * (angle ** 2 / 0.01 + 3 * math.log(0.01))
+    second = 0.5 * (0.0 + 0.0) + 0.5 * (0.0 + 0.0)
+    assert float(loss) == pytest.approx((first + second) / 2, rel=1e-5)
+    assert parts["loss_nll"] == pytest.approx(float(loss))
+    loss.backward()
+    # d/ds of 0.5 (e^2 exp(-s) + 3 s) = 0.5 (3 - e^2 exp(-s)), halved by the batch mean
+    assert float(log_var.grad[0, 0]) == pytest.approx(0.25 * (3 - 1.0), rel=1e-5)
+    assert float(log_var.grad[1, 0]) == pytest.approx(0.25 * 3, rel=1e-5)
+
+
+def test_uncertainty_loss_trains_the_variances_not_the_pose():
+    from pose_regressor_node.model import UncertaintyLoss
+
+    model = build_model("resnet18", uncertainty=True)
+    out = model(torch.randn(2, 3, 32, 32))
+    loss, _ = UncertaintyLoss()(out.log_var, out.xyz, out.quat, torch.ones(2, 3), torch.tensor([[1.0, 0, 0, 0]] * 2))
+    loss.backward()
+    assert model.head.fc_log_var.weight.grad is not None and model.head.fc_log_var.weight.grad.abs().sum() > 0
+    assert model.head.fc_xyz.weight.grad is None and model.backbone.conv1.weight.grad is None

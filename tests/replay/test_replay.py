@@ -12,7 +12,7 @@ from pose_regressor_node.geometry import Pose
 from pose_regressor_node.replay import ReplayOptions, read_tum, replay
 from pose_regressor_node.replay.report import write_outputs
 from pose_regressor_node.sim import PinholeCamera, Renderer, build_world, simulate_drive
-from pose_regressor_node.sim.writers import write_rosbag2
+from pose_regressor_node.sim.bag_writer import write_rosbag2
 
 from ..conftest import ROOT
 

@@ -63,7 +63,7 @@ def install(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def bag(tmp_path_factory) -> Path:
     from pose_regressor_node.sim import Renderer, demo_world, split_drives
-    from pose_regressor_node.sim.writers import write_rosbag2
+    from pose_regressor_node.sim.bag_writer import write_rosbag2
 
     world = demo_world()
     drive = split_drives(world, "test", duration_s=4.0)[0]

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import csv
+import math
 import os
 import socket
 
@@ -11,21 +12,9 @@ import torch.distributed as dist
 from pose_regressor_node.errors import ParameterError
 from pose_regressor_node.metadata import ModelMetadata
 from pose_regressor_node.model import build_model, load_checkpoint, save_checkpoint
-from pose_regressor_node.sim import PinholeCamera, Renderer, build_world, simulate_drive
-from pose_regressor_node.sim.writers import write_7scenes
 from pose_regressor_node.training import TrainConfig, lr_at, train
 from pose_regressor_node.training.config import DistillConfig
 from pose_regressor_node.training.report import evaluate_checkpoint
-
-
-@pytest.fixture(scope="module")
-def tiny_scene(tmp_path_factory):
-    root = tmp_path_factory.mktemp("scene")
-    world = build_world(11)
-    drives = {s: [simulate_drive(world, "loop", seed, duration_s=1.6, camera_rate_hz=10.0)]
-              for s, seed in (("train", 1), ("val", 2), ("test", 3))}
-    write_7scenes(root, Renderer(world, PinholeCamera(96, 72)), drives)
-    return root
 
 
 def _config(root, tmp_path, **kw):
@@ -91,7 +80,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def evaluate_checkpoint_saved_under_ddp_loads_into_plain_model(tmp_path):
+def test_checkpoint_saved_under_ddp_loads_into_a_plain_model(tmp_path):
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(_free_port()))
     dist.init_process_group("gloo", rank=0, world_size=1)
     try:
@@ -108,3 +97,13 @@ def evaluate_checkpoint_saved_under_ddp_loads_into_plain_model(tmp_path):
         torch.testing.assert_close(plain.head.fc.weight, model.head.fc.weight)
     finally:
         dist.destroy_process_group()
+
+
+def test_training_on_cuda_with_mixed_precision(tiny_scene, tmp_path):
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA GPU here")
+    result = train(_config(tiny_scene, tmp_path, niter=2, batch_size=8, device="cuda"), quiet=True)
+    losses = _losses(result.run_dir)
+    assert all(math.isfinite(v) for v in losses)
+    ckpt = load_checkpoint(str(result.best_path))
+    assert ckpt.metadata.calibration["variance_scale_translation"] > 0  # calibrated on the validation split

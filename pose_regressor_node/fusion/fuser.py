@@ -103,6 +103,7 @@ class _Event:
     odom_at: Optional[Pose] = None  # pose events: corrected odometry pose at the stamp, when known
     corrected: Optional[Pose] = None  # odometry events: the re-anchored odometry pose
     r_cov: Optional[np.ndarray] = None  # pose events: the measurement covariance in the model's dimensions
+    position_var: float = 0.0  # pose events: its mean position variance, for the relative-motion test
 
     @property
     def key(self) -> Tuple[int, int, Tuple[float, ...]]:
@@ -165,7 +166,9 @@ class PoseFuser:
         problem = self._future(estimate.stamp_ns, now_ns) or _check_covariance(r_cov)
         if problem is not None:
             return self._refuse(problem)
-        return self._insert(_Event(estimate.stamp_ns, estimate, r_cov=r_cov))
+        dims = self.model.translation_dims
+        return self._insert(_Event(estimate.stamp_ns, estimate, r_cov=r_cov,
+                                   position_var=float(np.trace(r_cov[:dims, :dims])) / dims))
 
     def reset(self, pose: Optional[Pose] = None, covariance: Optional[np.ndarray] = None,
               stamp_ns: Optional[int] = None) -> None:
@@ -553,12 +556,12 @@ class PoseFuser:
                 break
             if event.r_cov is not None and event.odom_at is not None:
                 regressed.append(event.item.pose.position[:dims])
-                odometry.append(event.odom_at.position[:dims] * state.scale)
-                variances.append(float(np.trace(event.r_cov[:dims, :dims])) / dims)
+                odometry.append(event.odom_at.position[:dims])
+                variances.append(event.position_var)
                 times.append(event.stamp_ns)
         if len(regressed) < self.config.monitor_min_poses:
             return
-        odo = np.array(odometry[::-1])
+        odo = np.array(odometry[::-1]) * state.scale
         travelled = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(odo, axis=0), axis=1))])
         elapsed = (np.array(times[::-1]) - times[-1]) * 1e-9
         test = relative_motion_test(np.array(regressed[::-1]), odo,

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..cli_args import non_negative_int, positive_int
-from .report import evaluate_checkpoint
+from .report import evaluate_checkpoint, radial_bias_m
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -28,5 +28,13 @@ def run(args: argparse.Namespace) -> int:
         s = report.evaluation.summary
         print(f"{report.scene:<20} {s.count:>6} {s.median_m:>9.3f} {s.median_deg:>10.2f} {s.mean_m:>8.3f} "
               f"{s.mean_deg:>8.2f} {s.within_5cm_5deg:>8.1%} {s.within_10cm_10deg:>10.1%}")
+        ev = report.evaluation
+        print(f"  mean signed radial error {radial_bias_m(ev.xyz_pred, ev.xyz_true):+.3f} m (negative: shrunk toward "
+              "the middle)")
+        u = ev.uncertainty
+        if u is not None:
+            print(f"  within the predicted 1 sigma: translation {u.within_1sigma_t:.1%}, rotation {u.within_1sigma_r:.1%} "
+                  f"(chi-square(3) {u.expected_1sigma:.1%}); 2 sigma: {u.within_2sigma_t:.1%}, {u.within_2sigma_r:.1%} "
+                  f"({u.expected_2sigma:.1%}); Spearman(sigma, error): {u.spearman_t:.3f}, {u.spearman_r:.3f}")
         print(f"  files: {', '.join(str(p) for p in report.files.values())}")
     return 0

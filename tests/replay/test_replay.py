@@ -73,3 +73,26 @@ def test_cli_exits_non_zero_with_a_message(tmp_path):
                            "--model", str(tmp_path / "m.pt")], cwd=ROOT, capture_output=True, text=True, check=False)
     assert proc.returncode == 1
     assert proc.stderr.startswith("error: model file not found")
+
+
+def test_outputs_replace_a_previous_run_and_an_interrupted_one_leaves_it(tmp_path, tiny_checkpoint):
+    bag, _ = _bag(tmp_path, "sqlite3")
+    result = replay(bag, tiny_checkpoint, ReplayOptions(backend="onnxruntime", device="cpu", latency_s=0.0,
+                                                         progress=False))
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "stale_plot.png").write_bytes(b"from an earlier run")
+    write_outputs(result, out)
+    assert not (out / "stale_plot.png").exists() and (out / "report.md").exists()
+    before = (out / "report.md").read_text()
+
+    class Interrupted(Exception):
+        pass
+
+    from pose_regressor_node.atomic import atomic_directory
+
+    with pytest.raises(Interrupted), atomic_directory(out) as tmp:
+        (tmp / "report.md").write_text("half written")
+        raise Interrupted
+    assert (out / "report.md").read_text() == before
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".partial")]

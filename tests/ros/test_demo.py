@@ -24,3 +24,38 @@ def test_demo_runs_live_and_agrees_with_offline_replay(tmp_path):
     assert len(regressed) == 2 and int(regressed[0]) >= 0.9 * int(regressed[1])  # live answered >= 90 % of frames
     for name in ("report.md", "trajectories.png", "error_over_time.png", "error_cdf.png", "fused.tum"):
         assert (tmp_path / "live" / name).stat().st_size > 0
+
+
+def test_demo_reuses_a_bag_only_when_it_was_written_completely(tmp_path):
+    from pose_regressor_node.atomic import is_complete
+    from pose_regressor_node.replay.demo import _ensure_bag
+
+    truncated = tmp_path / "demo_bag_2s"
+    truncated.mkdir()
+    (truncated / "metadata.yaml").write_text("truncated: true\n")  # an interrupted run's leftovers
+    bag = _ensure_bag(tmp_path, 2.0)
+    assert is_complete(bag) and "truncated" not in (bag / "metadata.yaml").read_text()
+
+
+def test_ctrl_c_during_the_live_phase_exits_130_without_a_traceback(tmp_path):
+    import signal
+    import time
+
+    env = dict(os.environ)
+    env["ROS_DOMAIN_ID"] = str(1 + (int(os.environ["ROS_DOMAIN_ID"]) + 20) % 100)
+    env["PYTHONUNBUFFERED"] = "1"
+    log = tmp_path / "demo.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "pose_regressor_node", "demo", "--duration", "8", "--out",
+                                 str(tmp_path / "demo")], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        deadline = time.monotonic() + 240
+        while "starting regressor_node" not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.5)
+        time.sleep(4.0)  # nodes starting, the bag about to play
+        os.killpg(proc.pid, signal.SIGINT)  # a terminal's Ctrl-C
+        code = proc.wait(timeout=60)
+    output = log.read_text()
+    assert code == 130, output[-3000:]
+    assert "Traceback" not in output, output[-3000:]
+    assert not (tmp_path / "demo" / "live").exists()  # nothing half written

@@ -183,3 +183,61 @@ def test_parameters_through_the_real_service(regressor, tmp_path):
     pub.publish(_image(node, _frame()))
     h.wait_for(lambda: len(out) >= 1, what="a pose after the changes")
     assert np.array(out[0].pose.covariance)[0] == pytest.approx(0.25)  # applied, the bad ones not
+
+
+@pytest.fixture(scope="module")
+def uncertain_model(tmp_path_factory):
+    """A model with a (calibrated) uncertainty head whose variances change from frame to frame."""
+    import torch
+
+    from pose_regressor_node.metadata import ModelMetadata, PreprocessSpec
+    from pose_regressor_node.model import build_model, save_checkpoint
+
+    model = build_model("resnet18", uncertainty=True).eval()
+    with torch.no_grad():
+        model.head.fc_log_var.weight.mul_(2000.0)
+    path = tmp_path_factory.mktemp("model") / "uncertain.pt"
+    save_checkpoint(str(path), model, ModelMetadata(arch="resnet18", arch_options=model.options,
+                                                    preprocess=PreprocessSpec(resize=72, crop=64)))
+    return str(path)
+
+
+def test_each_frame_gets_the_covariance_the_model_predicts(ros_context, uncertain_model):
+    node = _node(uncertain_model)
+    h = Harness(node)
+    try:
+        assert node.regressor.covariance_source == "model"
+        out = h.collect(PoseWithCovarianceStamped, _topic(node, "regressor_node/pose"))
+        pub = h.publisher(Image, _topic(node, "image"))
+        for seed in (1, 2):
+            pub.publish(_image(node, _frame(seed)))
+            h.wait_for(lambda seed=seed: len(out) >= seed, what=f"pose {seed}")
+        covs = [np.array(m.pose.covariance).reshape(6, 6) for m in out[:2]]
+        assert not np.allclose(covs[0], covs[1])  # per frame, not one fixed covariance
+        assert all(np.all(np.linalg.eigvalsh(c) > 0) for c in covs)
+        assert _set(h, "covariance_source", "fixed", ParameterType.PARAMETER_STRING).successful
+        pub.publish(_image(node, _frame(3)))
+        h.wait_for(lambda: len(out) >= 3, what="a pose with the fixed covariance")
+        assert np.array(out[2].pose.covariance)[0] == pytest.approx(0.4 ** 2)
+    finally:
+        h.close()
+
+
+def test_a_new_model_loads_in_the_background_and_a_broken_one_changes_nothing(ros_context, small_model,
+                                                                              uncertain_model, tmp_path):
+    node = _node(small_model)
+    h = Harness(node)
+    try:
+        old = node.regressor
+        assert _set(h, "model_path", uncertain_model, ParameterType.PARAMETER_STRING).successful  # returns at once
+        h.wait_for(lambda: node.regressor is not old, timeout=60, what="the new model to be swapped in")
+        assert node.regressor.covariance_source == "model"
+        broken = tmp_path / "broken.pt"
+        broken.write_bytes(b"not a checkpoint")
+        current = node.regressor
+        assert _set(h, "model_path", str(broken), ParameterType.PARAMETER_STRING).successful  # the file exists
+        h.wait_for(lambda: node.counts["model_load_failed"] == 1, timeout=60, what="the load to fail")
+        h.wait_for(lambda: node.get_parameter("model_path").value == uncertain_model, what="the parameter restored")
+        assert node.regressor is current
+    finally:
+        h.close()

@@ -85,12 +85,14 @@ def main(n: int = 40) -> dict:
 
         helper.create_subscription(PoseWithCovarianceStamped, "/regressor_node/pose", on_pose, 10)
         pub = helper.create_publisher(Image, "image", 10)
-        executors = []
+        executors, spinners = [], []
         for spun in (node, helper):  # each node spun as rclpy.spin would in its own process: single-threaded
             executor = SingleThreadedExecutor()
             executor.add_node(spun)
-            threading.Thread(target=executor.spin, daemon=True).start()
+            spinner = threading.Thread(target=executor.spin, daemon=True)
+            spinner.start()
             executors.append(executor)
+            spinners.append(spinner)
         while pub.get_subscription_count() == 0:
             time.sleep(0.05)
         factory = rclpy_factory()
@@ -121,8 +123,9 @@ def main(n: int = 40) -> dict:
                 engine.infer(batch)
                 if rep:
                     engine_times.append(time.perf_counter() - start)
-        for executor in executors:
+        for executor, spinner in zip(executors, spinners):
             executor.shutdown()
+            spinner.join(timeout=10.0)
         node.destroy_node()
         helper.destroy_node()
         rclpy.shutdown()

@@ -95,6 +95,7 @@ def play_and_record(bag: Path, topics: List[str], record: Dict[str, str], wait_f
         time.sleep(settle_s)  # let the last frames through the regressor and the filter
     finally:
         executor.shutdown(timeout_sec=2.0)
+        spinner.join(timeout=10.0)  # a spin thread still inside rclpy at interpreter exit aborts the process
         recorded = player.recorded
         player.destroy_node()
         rclpy.try_shutdown()  # after a Ctrl-C rclpy has shut down already

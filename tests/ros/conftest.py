@@ -67,6 +67,7 @@ class Harness:
 
     def close(self) -> None:
         self.executor.shutdown(timeout_sec=2.0)
+        self._thread.join(timeout=10.0)
         for node in self.nodes:
             node.destroy_node()
 

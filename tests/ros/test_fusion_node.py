@@ -90,7 +90,11 @@ def test_output_continues_from_regressed_poses_alone_when_odometry_is_missing(fu
         h.wait_for(lambda k=k: node.fuser.newest_stamp_ns == t0 + k * 100 * MS, what=f"pose {k} handled")
     h.wait_for(lambda: len(out) >= 3, what="fused output without odometry")
     assert node.fuser.health().odometry == "absent"
-    assert out[-1].pose.pose.position.x == pytest.approx(1.1, abs=0.3)
+    newest = t0 + 11 * 100 * MS
+    stamp = _stamp(out[-1])  # the receiver's "now", carried no further than max_extrapolation_s past the pose
+    assert newest <= stamp <= newest + int(node.fuser.config.max_extrapolation_s * 1e9)
+    # carried there at the estimated 1 m/s: the position is where the car is at that stamp
+    assert out[-1].pose.pose.position.x == pytest.approx((stamp - t0) * 1e-9, abs=0.15)
 
 
 def test_initialpose_resets_the_filter(fusion):

@@ -23,6 +23,8 @@ COMMANDS: Dict[str, Tuple[str, str]] = {
     "label": ("pose_regressor_node.label.cli", "label your own drives by structure-from-motion (no motion capture)"),
     "train": ("pose_regressor_node.training.cli_train", "train a pose regressor"),
     "distill": ("pose_regressor_node.training.cli_distill", "distil a teacher into a student"),
+    "calibrate": ("pose_regressor_node.training.cli_calibrate",
+                  "calibrate a checkpoint's predicted uncertainty on the validation split"),
     "test": ("pose_regressor_node.training.cli_test", "evaluate a checkpoint on a test split"),
     "export": ("pose_regressor_node.inference.export_cli", "export a checkpoint to ONNX or TensorRT"),
     "bench": ("pose_regressor_node.inference.bench_cli", "measure inference latency per backend"),

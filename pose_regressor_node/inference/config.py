@@ -44,6 +44,10 @@ class RegressorConfig(Settings):
     covariance_source: str = setting("model", "model: each frame's covariance from the model's uncertainty head "
                                      "(fixed for models without one); fixed: position_std / orientation_std",
                                      choices=COVARIANCE_SOURCES)
+    model_covariance_scale: float = setting(
+        1.0, "multiplies the model's calibrated variances: above 1 for a filter fed frame after frame, "
+        "since consecutive frames' errors are correlated and the calibration treats them as independent",
+        bounds=(1e-3, 1e4))
     position_std: float = setting(0.4, "fixed position standard deviation (m)", bounds=(1e-4, 100.0))
     orientation_std: float = setting(0.12, "fixed orientation standard deviation (rad)", bounds=(1e-5, 3.2))
     max_image_age: float = setting(0.5, "drop frames older than this when processing starts (s); 0 disables",

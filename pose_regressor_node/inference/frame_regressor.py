@@ -81,7 +81,7 @@ class FrameRegressor:
             camera = Pose(out.xyz[i], out.quat[i])
             base = camera @ self._camera_to_base
             if log_var is not None:
-                var_t, var_r = np.exp(log_var[i])
+                var_t, var_r = np.exp(log_var[i]) * self.config.model_covariance_scale
                 covariance = base_covariance(float(var_t), float(var_r), base.position - camera.position)
             else:
                 covariance = self._fixed

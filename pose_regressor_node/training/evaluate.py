@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import asdict, dataclass
 from typing import Dict, Optional
 
@@ -13,9 +14,10 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from ..geometry import ErrorSummary, quat_canonical, rotation_error_deg, summarize_errors, translation_error
-from ..model import PoseRegressor
+from ..model import PoseRegressor, load_checkpoint, save_checkpoint
 
-__all__ = ["Evaluation", "Prediction", "UncertaintySummary", "calibrate_uncertainty", "predict", "evaluate",
+__all__ = ["Evaluation", "Prediction", "UncertaintySummary", "calibrate_checkpoint", "calibrate_uncertainty",
+           "predict", "evaluate",
            "variance_scale", "summarize_uncertainty"]
 
 DOF = 3  # translation and rotation errors are both modelled as isotropic 3-D Gaussians
@@ -139,3 +141,13 @@ def calibrate_uncertainty(model: PoseRegressor, loader: DataLoader, device: torc
         head.log_var_offset += torch.log(torch.tensor([scale_t, scale_r], dtype=head.log_var_offset.dtype,
                                                       device=head.log_var_offset.device))
     return {"variance_scale_translation": scale_t, "variance_scale_rotation": scale_r, "frames": float(len(ev.t_err))}
+
+
+def calibrate_checkpoint(path: str, loader: DataLoader, device: torch.device) -> Dict[str, float]:
+    """Calibrate the checkpoint file at ``path`` in place: its head's weights and its metadata. Run
+    on the validation split; a second run on the same split finds scales of about 1."""
+    ckpt = load_checkpoint(path, map_location=str(device))
+    calibration = calibrate_uncertainty(ckpt.model.to(device), loader, device)
+    metadata = dataclasses.replace(ckpt.metadata, calibration=calibration)
+    save_checkpoint(path, ckpt.model, metadata, extra=ckpt.extra)
+    return calibration

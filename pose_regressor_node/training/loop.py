@@ -11,7 +11,6 @@ feature taps included, goes through the wrapped model so that DDP's hooks run.
 from __future__ import annotations
 
 import csv
-import dataclasses
 import hashlib
 import math
 import os
@@ -36,7 +35,7 @@ from ..model import PoseLoss, PoseRegressor, UncertaintyLoss, build_model, load_
 from ..model.distillation import DistillationLoss, DistillWeights
 from ..paths import cache_dir
 from .config import DistillConfig, TrainConfig
-from .evaluate import calibrate_uncertainty, evaluate
+from .evaluate import calibrate_checkpoint, evaluate
 
 __all__ = ["train", "lr_at", "resolve_device", "parameter_digest", "TrainResult"]
 
@@ -299,10 +298,7 @@ def _average_gradients(*modules: Optional[torch.nn.Module]) -> None:
 
 def _calibrate_best(path: Path, val_loader, device: torch.device, show: bool) -> None:
     """Fold the validation split's variance scales into ``best.pt`` (its weights and its metadata)."""
-    ckpt = load_checkpoint(str(path), map_location=str(device))
-    calibration = calibrate_uncertainty(ckpt.model, val_loader, device)
-    metadata = dataclasses.replace(ckpt.metadata, calibration=calibration)
-    save_checkpoint(str(path), ckpt.model, metadata, extra=ckpt.extra)
+    calibration = calibrate_checkpoint(str(path), val_loader, device)
     if show:
         tqdm.write(f"uncertainty calibrated on the validation split ({int(calibration['frames'])} frames): variance x "
                    f"{calibration['variance_scale_translation']:.3f} (translation), "

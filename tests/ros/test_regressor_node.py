@@ -215,10 +215,14 @@ def test_each_frame_gets_the_covariance_the_model_predicts(ros_context, uncertai
         covs = [np.array(m.pose.covariance).reshape(6, 6) for m in out[:2]]
         assert not np.allclose(covs[0], covs[1])  # per frame, not one fixed covariance
         assert all(np.all(np.linalg.eigvalsh(c) > 0) for c in covs)
+        assert _set(h, "model_covariance_scale", 4.0, ParameterType.PARAMETER_DOUBLE).successful
+        pub.publish(_image(node, _frame(1)))  # the same frame again: the same variances, four times over
+        h.wait_for(lambda: len(out) >= 3, what="a pose with the scaled covariance")
+        np.testing.assert_allclose(np.array(out[2].pose.covariance).reshape(6, 6), 4.0 * covs[0], rtol=1e-4)
         assert _set(h, "covariance_source", "fixed", ParameterType.PARAMETER_STRING).successful
         pub.publish(_image(node, _frame(3)))
-        h.wait_for(lambda: len(out) >= 3, what="a pose with the fixed covariance")
-        assert np.array(out[2].pose.covariance)[0] == pytest.approx(0.4 ** 2)
+        h.wait_for(lambda: len(out) >= 4, what="a pose with the fixed covariance")
+        assert np.array(out[3].pose.covariance)[0] == pytest.approx(0.4 ** 2)
     finally:
         h.close()
 

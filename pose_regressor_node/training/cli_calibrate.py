@@ -1,0 +1,48 @@
+"""``python -m pose_regressor_node calibrate``: calibrate a checkpoint's predicted uncertainty.
+
+``train`` does this at its end; this command is for a run that stopped early (its ``best.pt`` is
+complete but uncalibrated) or for a checkpoint to be recalibrated on another validation split.
+Never calibrate on the test split: its figures would no longer be honest.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import torch
+
+from ..cli_args import non_negative_int, positive_int
+from ..data import load_samples
+from ..data.dataset import PoseDataset, make_loader
+from ..data.transforms import EvalTransform
+from ..errors import CheckpointError
+from ..model import load_checkpoint
+from .evaluate import calibrate_checkpoint
+from .loop import resolve_device
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("checkpoint", help="a .pt checkpoint with the uncertainty head; rewritten in place")
+    parser.add_argument("--dataroot", required=True, help="the scene folder whose val split calibrates")
+    parser.add_argument("--dataset", default="7scenes", choices=["7scenes", "cambridge", "folder"])
+    parser.add_argument("--device", "--gpu", dest="device", default="auto")
+    parser.add_argument("--batchSize", dest="batch_size", type=positive_int, default=32)
+    parser.add_argument("--workers", type=non_negative_int, default=None)
+
+
+def run(args: argparse.Namespace) -> int:
+    device = resolve_device(args.device)
+    ckpt = load_checkpoint(args.checkpoint, map_location="cpu")
+    if not ckpt.model.has_uncertainty:
+        raise CheckpointError(f"{args.checkpoint} has no uncertainty head: nothing to calibrate (train with "
+                              "--uncertainty)")
+    samples = load_samples(args.dataset, Path(args.dataroot), "val")
+    loader = make_loader(PoseDataset(samples, EvalTransform(ckpt.metadata.preprocess)), args.batch_size,
+                         shuffle=False, device=device, workers=args.workers)
+    with torch.no_grad():
+        calibration = calibrate_checkpoint(args.checkpoint, loader, device)
+    print(f"{args.checkpoint}: calibrated on {int(calibration['frames'])} validation frames: variance x "
+          f"{calibration['variance_scale_translation']:.3f} (translation), "
+          f"x {calibration['variance_scale_rotation']:.3f} (rotation)")
+    return 0

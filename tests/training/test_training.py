@@ -107,3 +107,25 @@ def test_training_on_cuda_with_mixed_precision(tiny_scene, tmp_path):
     assert all(math.isfinite(v) for v in losses)
     ckpt = load_checkpoint(str(result.best_path))
     assert ckpt.metadata.calibration["variance_scale_translation"] > 0  # calibrated on the validation split
+
+
+def test_calibrate_command_recalibrates_a_stopped_run_and_refuses_a_model_without_the_head(tiny_scene, tmp_path,
+                                                                                            capsys):
+    from pose_regressor_node.__main__ import main
+
+    result = train(_config(tiny_scene, tmp_path, niter=2), quiet=True)
+    calibrated = load_checkpoint(str(result.best_path)).metadata.calibration
+    assert calibrated["frames"] > 0  # train calibrated best.pt at its end
+    assert main(["calibrate", str(result.best_path), "--dataroot", str(tiny_scene), "--device", "cpu",
+                 "--workers", "0"]) == 0
+    again = load_checkpoint(str(result.best_path)).metadata.calibration
+    # the same split again: the variances already fit it, so the new scales are about 1
+    assert again["variance_scale_translation"] == pytest.approx(1.0, rel=1e-3)
+    assert again["variance_scale_rotation"] == pytest.approx(1.0, rel=1e-3)
+    assert "calibrated on" in capsys.readouterr().out
+
+    plain = tmp_path / "plain.pt"
+    model = build_model("resnet18", uncertainty=False)
+    save_checkpoint(str(plain), model, ModelMetadata(arch="resnet18", arch_options=model.options))
+    assert main(["calibrate", str(plain), "--dataroot", str(tiny_scene), "--device", "cpu", "--workers", "0"]) == 1
+    assert "no uncertainty head" in capsys.readouterr().err

@@ -152,9 +152,15 @@ def quat_from_yaw(yaw: float) -> np.ndarray:
 
 
 def yaw_of(q: Sequence[float] | np.ndarray) -> float:
-    """Heading of the body x axis projected on the ground plane (well defined near +-pi)."""
-    w, x, y, z = quat_normalize(q)
-    return math.atan2(2.0 * (w * z + x * y), 1.0 - 2.0 * (y * y + z * z))
+    """Heading of the body x axis projected on the ground plane (well defined near +-pi).
+
+    Both atan2 arguments are quadratic in q, so a non-unit quaternion needs no normalising first
+    (the filter asks for a yaw several times per input)."""
+    w, x, y, z = q.tolist() if isinstance(q, np.ndarray) else (float(v) for v in q)
+    norm2 = w * w + x * x + y * y + z * z
+    if not norm2 >= _EPS or math.isinf(norm2):
+        raise ValueError(f"cannot take the yaw of quaternion {q!r}: zero or non-finite")
+    return math.atan2(2.0 * (w * z + x * y), w * w + x * x - y * y - z * z)
 
 
 def quat_from_rotvec(rotvec: Sequence[float] | np.ndarray) -> np.ndarray:

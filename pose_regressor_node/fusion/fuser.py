@@ -32,8 +32,8 @@ names it, the NIS sizes the response.
 initialisation and re-initialisation after the car was moved use a consistent set of recent
 poses (``consensus``), never a single one.
 
-The arithmetic is filterpy's ``KalmanFilter`` on an error state (zero between updates; the
-correction is injected into the nominal pose), with its Joseph-form covariance update.
+The arithmetic (``kalman``) is filterpy's ``KalmanFilter`` on an error state (zero between updates;
+the correction is injected into the nominal pose), with its Joseph-form covariance update.
 """
 
 from __future__ import annotations
@@ -45,11 +45,11 @@ from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple, Union
 
 import numpy as np
-from filterpy.kalman import KalmanFilter
 
 from ..geometry import Pose, interpolate_pose, pose_from_twist
 from ..measurements import OdometrySample, PoseEstimate
 from .config import FusionConfig
+from . import kalman
 from .consensus import Candidate, consensus
 from .monitor import CONSISTENT, INCONSISTENT, SCALE, chi2_quantile, relative_motion_test, window_variances
 from .motion import MotionModel, PlanarModel, SpatialModel
@@ -142,7 +142,6 @@ class PoseFuser:
 
     def _use_model(self, two_d_mode: bool) -> None:
         self.model: MotionModel = PlanarModel() if two_d_mode else SpatialModel()
-        self.kf = KalmanFilter(dim_x=self.model.dim, dim_z=self.model.pose_dim)
         self._h = np.eye(self.model.pose_dim, self.model.dim)
 
     def _apply(self, config: FusionConfig) -> None:
@@ -430,10 +429,7 @@ class PoseFuser:
         q[-1, -1] += 1e-12 * dt
         if by_odometry:
             q *= state.inflation
-        self.kf.x = np.zeros((dim, 1))
-        self.kf.P = state.p
-        self.kf.predict(F=f, Q=q)
-        state.pose, state.p = new_pose, _symmetric(self.kf.P)
+        state.pose, state.p = new_pose, _symmetric(kalman.predict_covariance(state.p, f, q))
 
     def _pose_step(self, state: FilterState, estimate: PoseEstimate, r_cov: np.ndarray, k: int) -> Decision:
         measured = self.model.normalize(estimate.pose)
@@ -442,21 +438,19 @@ class PoseFuser:
             return self._initialize(state, Candidate(stamp, measured, r_cov, state.odom_pose))
         pd = self.model.pose_dim
         innovation = self.model.residual(measured, state.pose)
-        distance2 = float(innovation @ np.linalg.solve(state.p[:pd, :pd] + r_cov, innovation))
+        s_inv = kalman.innovation_precision(state.p, self._h, r_cov)
+        distance2 = float(innovation @ s_inv @ innovation)
         state.nis += NIS_MEMORY * (min(distance2, self._gate) / pd - state.nis)
         self._monitor(state, k)
         gated = distance2 > self._gate
         state.gated_share += NIS_MEMORY * (float(gated) - state.gated_share)
         if gated:
             return self._rejected(state, Candidate(stamp, measured, r_cov, state.odom_pose), distance2)
-        self.kf.x = np.zeros((self.model.dim, 1))
-        self.kf.P = state.p
-        self.kf.update(innovation.reshape(-1, 1), R=r_cov, H=self._h)
-        correction = self.kf.x.ravel()
+        correction, p_post = kalman.update(state.p, innovation, self._h, r_cov, s_inv)
         state.pose = self.model.inject(state.pose, correction[:pd])
         if self.config.estimate_odometry_scale:
             state.log_scale += float(correction[-1])
-        state.p = _symmetric(self.kf.P)
+        state.p = _symmetric(p_post)
         if not self._odometry_drives(state):
             state.velocity = self._fitted_velocity(state, k, state.velocity)
         state.last_update_ns = stamp
@@ -639,9 +633,12 @@ class PoseFuser:
                           twist)
 
     def _check_odometry(self, sample: OdometrySample) -> Optional[Decision]:
-        for name in ("twist", "pose_covariance", "twist_covariance"):
-            if not math.isfinite(float(getattr(sample, name).sum())):  # a NaN or an inf makes the sum one
-                return Decision(False, "invalid", f"odometry {name} has NaN or inf")
+        total = float(sample.twist.sum()) + float(sample.pose_covariance.sum()) + float(sample.twist_covariance.sum())
+        if not math.isfinite(total):  # a NaN or an inf makes the sum one; then say which
+            for name in ("twist", "pose_covariance", "twist_covariance"):
+                if not math.isfinite(float(getattr(sample, name).sum())):
+                    return Decision(False, "invalid", f"odometry {name} has NaN or inf")
+            return Decision(False, "invalid", "odometry twist and covariances overflow")
         if self.config.process_noise == "odometry" and np.any(np.diag(sample.twist_covariance) < 0):
             return Decision(False, "invalid", "odometry twist covariance has negative variances")
         return None
@@ -661,9 +658,11 @@ def _check_covariance(cov: np.ndarray) -> Optional[Decision]:
     """Why a regressed pose's covariance cannot be used, or None."""
     if not math.isfinite(float(cov.sum())):
         return Decision(False, "invalid", "covariance has NaN or inf")
-    if np.any(np.diag(cov) <= 0):
+    diagonal = cov.diagonal()
+    if float(diagonal.min()) <= 0:
         return Decision(False, "invalid", "covariance has zero or negative variances")
-    if float(np.abs(cov - cov.T).max()) > 1e-9 + 1e-6 * float(np.abs(cov).max()):
+    # the largest variance bounds every entry of a positive semi-definite matrix: the tolerance's scale
+    if float(np.abs(cov - cov.T).max()) > 1e-9 + 1e-6 * float(diagonal.max()):
         return Decision(False, "invalid", "covariance is not symmetric")
     try:
         np.linalg.cholesky(cov)

@@ -1,7 +1,7 @@
 """State spaces of the filter: planar (x, y, yaw) and spatial (position, orientation), each
 augmented with the log of the odometry's distance scale.
 
-Both are error-state models around a nominal ``Pose``: the Kalman filter (filterpy) estimates a
+Both are error-state models around a nominal ``Pose``: the Kalman filter (``kalman``) estimates a
 small correction that is injected into the nominal pose (and the log scale) after each update.
 Orientation errors are small rotations in the map frame; yaw differences go through
 ``angle_diff`` only. The last state component is always the log scale, so a scale of 0.3 or 2

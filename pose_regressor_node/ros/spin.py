@@ -20,7 +20,7 @@ from typing import Callable, List, Optional
 
 import rclpy
 from rclpy.exceptions import ParameterException
-from rclpy.executors import ExternalShutdownException
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
 
 from ..errors import PoseRegressorError
@@ -37,11 +37,15 @@ def _ignore_further_signals() -> None:
 def spin_node(make_node: Callable[[], Node], name: str, args: Optional[List[str]] = None) -> None:
     configure_process()
     rclpy.init(args=args)
-    node = None
+    node, executor = None, None
     code = 0
     try:
+        # the executor exists before the node: a Ctrl-C while the node starts (a model loading) must not
+        # land half-way through the executor's constructor, as it did inside rclpy.spin
+        executor = SingleThreadedExecutor()
         node = make_node()
-        rclpy.spin(node)
+        executor.add_node(node)
+        executor.spin()
     except (PoseRegressorError, ParameterException) as err:
         rclpy.logging.get_logger(name).fatal(str(err))
         code = 1
@@ -53,6 +57,8 @@ def spin_node(make_node: Callable[[], Node], name: str, args: Optional[List[str]
         # raised by a callback cut short by the shutdown already under way: stopping, not failing
     finally:
         _ignore_further_signals()
+        if executor is not None:
+            executor.shutdown(timeout_sec=1.0)
         if node is not None:
             node.destroy_node()
         rclpy.try_shutdown()

@@ -48,8 +48,8 @@ import numpy as np
 
 from ..geometry import Pose, interpolate_pose, pose_from_twist
 from ..measurements import OdometrySample, PoseEstimate
-from .config import FusionConfig
 from . import kalman
+from .config import FusionConfig
 from .consensus import Candidate, consensus
 from .monitor import CONSISTENT, INCONSISTENT, SCALE, chi2_quantile, relative_motion_test, window_variances
 from .motion import MotionModel, PlanarModel, SpatialModel

@@ -1,5 +1,6 @@
 """PoseFuser: odometry predicts, regressed absolute poses correct; latency handled exactly; the
-fused pose never worse than its best input.
+fused pose no worse than its best input under the odometry faults of bench/fusion_faults.py (README's
+known gaps has the one case measured where it is: a regressor bias shaped like a distance scale).
 
 **History.** Every input becomes an event in a time-ordered history. The filter state after each
 event is kept, so a pose that arrives late (inference latency) or odometry that arrives out of

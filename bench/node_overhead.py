@@ -43,6 +43,7 @@ from pose_regressor_node.metadata import ModelMetadata  # noqa: E402
 from pose_regressor_node.model import build_model, save_checkpoint  # noqa: E402
 from pose_regressor_node.ros.process import configure_process  # noqa: E402
 from pose_regressor_node.ros.regressor_node import RegressorNode  # noqa: E402
+from pose_regressor_node.ros.spin import spin_in_background  # noqa: E402
 from pose_regressor_node.sim import Renderer, default_extrinsic, demo_world, generate_trajectory  # noqa: E402
 
 
@@ -89,10 +90,8 @@ def main(n: int = 40) -> dict:
         for spun in (node, helper):  # each node spun as rclpy.spin would in its own process: single-threaded
             executor = SingleThreadedExecutor()
             executor.add_node(spun)
-            spinner = threading.Thread(target=executor.spin, daemon=True)
-            spinner.start()
             executors.append(executor)
-            spinners.append(spinner)
+            spinners.append(spin_in_background(executor))
         while pub.get_subscription_count() == 0:
             time.sleep(0.05)
         factory = rclpy_factory()

@@ -8,7 +8,6 @@ and fused poses the nodes publish, for scoring with the same metrics as offline 
 from __future__ import annotations
 
 import functools
-import threading
 import time
 from pathlib import Path
 from typing import Any, Dict, List, Tuple
@@ -26,6 +25,7 @@ from ..bags import BagReader
 from ..errors import BagError
 from ..geometry import Pose
 from ..messages import pose_from_msg, rclpy_factory, rclpy_message_class, stamp_ns_of
+from ..ros.spin import spin_in_background
 from .trajectory import Trajectory
 
 __all__ = ["BagPlayer", "play_and_record"]
@@ -77,8 +77,7 @@ def play_and_record(bag: Path, topics: List[str], record: Dict[str, str], wait_f
     player = BagPlayer(topics, record)
     executor = SingleThreadedExecutor()
     executor.add_node(player)
-    spinner = threading.Thread(target=executor.spin, daemon=True)
-    spinner.start()
+    spinner = spin_in_background(executor)
     try:
         with BagReader(bag) as reader:
             player.publishers_for({t: m for t, m in reader.topics.items() if t in topics})

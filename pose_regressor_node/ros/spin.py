@@ -16,17 +16,18 @@ image-sized memory, and OpenCV stays on one thread.
 from __future__ import annotations
 
 import signal
+import threading
 from typing import Callable, List, Optional
 
 import rclpy
 from rclpy.exceptions import ParameterException
-from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.executors import Executor, ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
 
 from ..errors import PoseRegressorError
 from .process import configure_process
 
-__all__ = ["spin_node"]
+__all__ = ["spin_in_background", "spin_node"]
 
 
 def _ignore_further_signals() -> None:
@@ -64,3 +65,21 @@ def spin_node(make_node: Callable[[], Node], name: str, args: Optional[List[str]
         rclpy.try_shutdown()
     if code:
         raise SystemExit(code)
+
+
+def spin_in_background(executor: Executor) -> threading.Thread:
+    """Spin ``executor`` in a daemon thread (a helper process, a test). A Ctrl-C shuts rclpy's context
+    down under the thread, whose next wait then fails: that is stopping, not an error, and must not
+    print a traceback. Join the thread after ``executor.shutdown()`` and before ``rclpy.shutdown()``:
+    a thread still inside rclpy when the interpreter exits aborts the process."""
+
+    def spin() -> None:
+        try:
+            executor.spin()
+        except Exception:  # noqa: BLE001 - re-raised unless the context is gone
+            if executor.context.ok():
+                raise
+
+    thread = threading.Thread(target=spin, name="rclpy-spin", daemon=True)
+    thread.start()
+    return thread

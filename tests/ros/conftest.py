@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 import uuid
 from typing import Callable, List
@@ -13,6 +12,8 @@ rclpy = pytest.importorskip("rclpy", reason="rclpy (ROS 2 Jazzy wheels) is not i
 
 from rclpy.executors import MultiThreadedExecutor  # noqa: E402
 from rclpy.node import Node  # noqa: E402
+
+from pose_regressor_node.ros.spin import spin_in_background  # noqa: E402
 
 from ..conftest import write_resnet18_checkpoint  # noqa: E402
 
@@ -36,8 +37,7 @@ class Harness:
         self.nodes = [*nodes, self.helper]
         for node in self.nodes:
             self.executor.add_node(node)
-        self._thread = threading.Thread(target=self.executor.spin, daemon=True)
-        self._thread.start()
+        self._thread = spin_in_background(self.executor)
 
     def collect(self, msg_type, topic: str, qos=10) -> List:
         received: List = []

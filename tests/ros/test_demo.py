@@ -1,4 +1,6 @@
-"""The main job end to end, as `make demo` runs it, on a 5 s drive: node processes over real DDS."""
+"""The main job end to end, as `make demo` runs it, on a 10 s drive: node processes over real DDS. (On 5 s the
+first second, while the filter initialises from three agreeing poses, weighed enough that live and offline
+medians differed by up to 30 % under load.)"""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from ..conftest import ROOT
 def test_demo_runs_live_and_agrees_with_offline_replay(tmp_path):
     env = dict(os.environ)  # ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST from tests/conftest.py
     env["ROS_DOMAIN_ID"] = str(1 + int(os.environ["ROS_DOMAIN_ID"]) % 100)  # not the in-process tests' domain
-    proc = subprocess.run([sys.executable, "-m", "pose_regressor_node", "demo", "--duration", "5", "--out",
+    proc = subprocess.run([sys.executable, "-m", "pose_regressor_node", "demo", "--duration", "10", "--out",
                            str(tmp_path)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr[-3000:]
     found = re.search(r"fused median position error: live ([\d.]+) m, offline ([\d.]+) m", proc.stdout)

@@ -35,8 +35,8 @@ def run(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     ckpt = load_checkpoint(args.checkpoint, map_location="cpu")
     if not ckpt.model.has_uncertainty:
-        raise CheckpointError(f"{args.checkpoint} has no uncertainty head: nothing to calibrate (train with "
-                              "--uncertainty)")
+        raise CheckpointError(f"{args.checkpoint} has no uncertainty head (it was trained with --no_uncertainty): "
+                              "nothing to calibrate; its covariance is the fixed one")
     samples = load_samples(args.dataset, Path(args.dataroot), "val")
     loader = make_loader(PoseDataset(samples, EvalTransform(ckpt.metadata.preprocess)), args.batch_size,
                          shuffle=False, device=device, workers=args.workers)

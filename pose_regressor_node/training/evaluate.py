@@ -17,8 +17,7 @@ from ..geometry import ErrorSummary, quat_canonical, rotation_error_deg, summari
 from ..model import PoseRegressor, load_checkpoint, save_checkpoint
 
 __all__ = ["Evaluation", "Prediction", "UncertaintySummary", "calibrate_checkpoint", "calibrate_uncertainty",
-           "predict", "evaluate",
-           "variance_scale", "summarize_uncertainty"]
+           "predict", "evaluate", "variance_scale", "summarize_uncertainty"]
 
 DOF = 3  # translation and rotation errors are both modelled as isotropic 3-D Gaussians
 

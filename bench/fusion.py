@@ -56,10 +56,10 @@ def run_fused(drive, poses, latency_s: float, restamp: bool) -> Tuple[np.ndarray
     return errs, result.decisions, per_input_us
 
 
-def time_calls(drive, poses, latency_s: float) -> Tuple[float, float]:
-    """Microseconds per add_odometry and per add_pose (with re-application when latency > 0)."""
-    fuser = PoseFuser(FusionConfig())
-    latency_ns = int(latency_s * 1e9)
+def call_times(drive, poses, latency_ns: int, config: FusionConfig) -> Tuple[List[float], List[float]]:
+    """Seconds of each add_odometry and each add_pose call, inputs fed in arrival order (poses
+    ``latency_ns`` after their capture, so each late one re-applies the history after it)."""
+    fuser = PoseFuser(config)
     arrivals = sorted([(o.stamp_ns, 0, i) for i, o in enumerate(drive.odometry)]
                       + [(p.stamp_ns + latency_ns, 1, i) for i, p in enumerate(poses)])
     odom_t, pose_t = [], []
@@ -71,6 +71,12 @@ def time_calls(drive, poses, latency_s: float) -> Tuple[float, float]:
         else:
             fuser.add_pose(poses[i])
             pose_t.append(time.perf_counter() - start)
+    return odom_t, pose_t
+
+
+def time_calls(drive, poses, latency_s: float) -> Tuple[float, float]:
+    """Mean microseconds per add_odometry and per add_pose (with re-application when latency > 0)."""
+    odom_t, pose_t = call_times(drive, poses, int(latency_s * 1e9), FusionConfig())
     return float(np.mean(odom_t) * 1e6), float(np.mean(pose_t) * 1e6)
 
 

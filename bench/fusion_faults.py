@@ -26,8 +26,9 @@ from typing import Callable, Dict, List, Sequence, Tuple
 
 import numpy as np
 from filterpy.kalman import KalmanFilter
+from fusion import call_times  # bench/fusion.py: the same timing loop
 
-from pose_regressor_node.fusion import FusionConfig, PoseFuser, fuse_in_arrival_order
+from pose_regressor_node.fusion import FusionConfig, fuse_in_arrival_order
 from pose_regressor_node.geometry import Pose, angle_diff, quat_from_yaw
 from pose_regressor_node.measurements import OdometrySample, PoseEstimate
 from pose_regressor_node.sim import demo_world, simulate_drive
@@ -188,25 +189,10 @@ def row(drives, fault, config: FusionConfig, rng) -> Dict[str, np.ndarray]:
 
 # ----------------------------------------------------------------------------- cost
 def cost(drive, poses: List[PoseEstimate], config: FusionConfig) -> Dict[str, float]:
-    """Mean microseconds per add_odometry, per on-time add_pose and per 100 ms late add_pose, and a bare
+    """Median microseconds per add_odometry, per on-time add_pose and per 100 ms late add_pose, and a bare
     filterpy update of the same size, all in this run."""
-    def run(latency_ns: int) -> Tuple[List[float], List[float]]:
-        fuser = PoseFuser(config)
-        arrivals = sorted([(o.stamp_ns, 0, i) for i, o in enumerate(drive.odometry)]
-                          + [(p.stamp_ns + latency_ns, 1, i) for i, p in enumerate(poses)])
-        odom_t, pose_t = [], []
-        for _, kind, i in arrivals:
-            start = time.perf_counter()
-            if kind == 0:
-                fuser.add_odometry(drive.odometry[i])
-                odom_t.append(time.perf_counter() - start)
-            else:
-                fuser.add_pose(poses[i])
-                pose_t.append(time.perf_counter() - start)
-        return odom_t, pose_t
-
-    odom_t, pose_t = run(0)
-    _, late_t = run(int(LATENCY_S * 1e9))
+    odom_t, pose_t = call_times(drive, poses, 0, config)
+    _, late_t = call_times(drive, poses, int(LATENCY_S * 1e9), config)
     kf = KalmanFilter(dim_x=4, dim_z=3)
     kf.H = np.eye(3, 4)
     kf.R = np.eye(3) * 0.02

@@ -18,7 +18,7 @@ import json
 import tempfile
 import time
 from pathlib import Path
-from typing import List
+from typing import Callable, List, Sequence
 
 import numpy as np
 
@@ -26,7 +26,7 @@ from pose_regressor_node.bags import BagReader
 from pose_regressor_node.data import read_folder
 from pose_regressor_node.errors import PoseRegressorError
 from pose_regressor_node.fusion.monitor import umeyama
-from pose_regressor_node.geometry import matrix_to_quat, quat_multiply, rotation_error_deg
+from pose_regressor_node.geometry import Pose, matrix_to_quat, quat_multiply, rotation_error_deg
 from pose_regressor_node.label.pipeline import LabelOptions, label
 from pose_regressor_node.label.sfm import SfmOptions
 from pose_regressor_node.messages import stamp_ns_of, stamped_pose_from_msg
@@ -41,6 +41,22 @@ def truth_cameras(bag: Path, stamps: List[int]):
         truth = {stamp_ns_of(m): stamped_pose_from_msg(m) for _, _, m in reader.messages(["/ground_truth/pose"])}
         _, extrinsic = reader.static_transform("base_link")
     return [truth[s] @ extrinsic for s in stamps]
+
+
+def rigid_fit(labelled: Sequence[Pose], truth: Sequence[Pose]) -> Callable[[Pose], Pose]:
+    """The rigid transform from the label frame to the truth frame, as a function on poses. Positions
+    by Umeyama without scale; the rotation from the orientations themselves (chordal mean of
+    truth * label^-1): fitted from positions alone, its own error would be charged to every frame."""
+    labels = np.array([p.position for p in labelled])
+    exact = np.array([t.position for t in truth])
+    rotation, translation, _ = umeyama(labels, exact, np.ones(len(labels)), with_scale=False)
+    u, _, vt = np.linalg.svd(sum(t.rotation @ p.rotation.T for p, t in zip(labelled, truth)))
+    q_fit = matrix_to_quat(u @ np.diag([1.0, 1.0, np.linalg.det(u @ vt)]) @ vt)
+
+    def apply(pose: Pose) -> Pose:
+        return Pose(rotation @ pose.position + translation, quat_multiply(q_fit, pose.quaternion))
+
+    return apply
 
 
 def main() -> dict:
@@ -85,16 +101,10 @@ def main() -> dict:
             truth += truth_cameras(bag, mine)
         labels = np.array([s.pose.position for s in samples])
         exact = np.array([t.position for t in truth])
-        rotation, translation, _ = umeyama(labels, exact, np.ones(len(labels)), with_scale=False)
+        fit = rigid_fit([s.pose for s in samples], truth)
         _, _, scale = umeyama(labels, exact, np.ones(len(labels)), with_scale=True)
-        aligned = labels @ rotation.T + translation
-        errors = np.linalg.norm(aligned - exact, axis=1)
-        # the rotation part of the rigid fit from the orientations themselves (chordal mean of truth * label^-1):
-        # fitted from positions alone, its own error would be charged to every frame
-        u, _, vt = np.linalg.svd(sum(t.rotation @ s.pose.rotation.T for s, t in zip(samples, truth)))
-        q_fit = matrix_to_quat(u @ np.diag([1.0, 1.0, np.linalg.det(u @ vt)]) @ vt)
-        rot_errors = [rotation_error_deg(quat_multiply(q_fit, s.pose.quaternion), t.quaternion)
-                      for s, t in zip(samples, truth)]
+        errors = np.linalg.norm(np.array([fit(s.pose).position for s in samples]) - exact, axis=1)
+        rot_errors = [rotation_error_deg(fit(s.pose).quaternion, t.quaternion) for s, t in zip(samples, truth)]
         result.update({"labelled": len(samples), "median_position_error_m": round(float(np.median(errors)), 5),
                        "p95_position_error_m": round(float(np.percentile(errors, 95)), 5),
                        "median_rotation_error_deg": round(float(np.median(rot_errors)), 4),

@@ -1,0 +1,106 @@
+"""``label`` end to end: label simulated bags, train on the labels, test; against the same training on
+the exact ground truth.
+
+Renders one bag per split (train, val, test drives of the demo room), labels them together, and
+writes a second dataset with the very same keyframe images whose poses are the exact ground
+truth, moved into the label frame by the rigid fit on the *train* split (the frames differ by an
+arbitrary rigid transform; only the labels' own errors should remain). Both datasets train the same
+model at the same small budget, and both models are tested against the exact test poses. Prints
+JSON: the labels' own error, and each model's test errors.
+
+    PYTHONPATH=. .venv/bin/python bench/label_end_to_end.py --duration 40 --epochs 30
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Dict, List
+
+import numpy as np
+from label_accuracy import rigid_fit, truth_cameras  # bench/label_accuracy.py
+
+from pose_regressor_node.data import read_folder
+from pose_regressor_node.data.folder import write_folder_split
+from pose_regressor_node.data.samples import Sample
+from pose_regressor_node.label.pipeline import LabelOptions, label
+from pose_regressor_node.sim import Renderer, build_world, simulate_drive
+from pose_regressor_node.sim.bag_writer import write_rosbag2
+from pose_regressor_node.sim.world import DEMO_SEED
+from pose_regressor_node.training import TrainConfig, train
+from pose_regressor_node.training.report import evaluate_checkpoint
+
+SPLITS = {"train": "loop:41", "val": "figure8:42", "test": "waypoints:43"}
+
+
+def exact_dataset(labelled: Path, exact: Path, bags: Dict[str, Path]) -> Dict[str, float]:
+    """The labelled dataset's images with the exact poses, in the label frame; the labels' error."""
+    samples = {split: read_folder(labelled, split) for split in SPLITS}
+    truth = {split: truth_cameras(bags[split], [int(s.image.stem) for s in samples[split]]) for split in SPLITS}
+    to_truth = rigid_fit([s.pose for s in samples["train"]], truth["train"])
+    # the inverse map, truth -> label frame, from the same fit: label = fit^-1(truth)
+    to_label = rigid_fit(truth["train"], [s.pose for s in samples["train"]])
+    exact.mkdir(parents=True, exist_ok=True)
+    errors: List[float] = []
+    for split in SPLITS:
+        moved = [Sample(Path(os.path.relpath(s.image, exact)), to_label(t))  # the same image files
+                 for s, t in zip(samples[split], truth[split])]
+        write_folder_split(exact, split, moved)
+        errors += [float(np.linalg.norm(to_truth(s.pose).position - t.position))
+                   for s, t in zip(samples[split], truth[split])]
+    return {"labels_median_position_error_m": round(float(np.median(errors)), 5),
+            "frames": {split: len(samples[split]) for split in SPLITS}}
+
+
+def train_and_test(root: Path, test_root: Path, runs: Path, name: str, args: argparse.Namespace) -> Dict[str, float]:
+    config = TrainConfig(model="resnet18", dataset="folder", dataroot=str(root), runs_dir=str(runs), name=name,
+                         niter=args.epochs, batch_size=32, lr=5e-4, beta=10.0, dropout=0.0, resize=args.resize,
+                         crop=args.crop, device="cpu", seed=0, cache_dir=str(runs / "cache"))
+    start = time.perf_counter()
+    result = train(config)
+    seconds = time.perf_counter() - start
+    report = evaluate_checkpoint(str(result.best_path), str(test_root), "folder", runs / f"{name}_test", device="cpu")
+    s = report.evaluation.summary
+    return {"test_median_m": round(s.median_m, 4), "test_median_deg": round(s.median_deg, 3),
+            "test_mean_m": round(s.mean_m, 4), "train_s": round(seconds, 1)}
+
+
+def main() -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--duration", type=float, default=40.0, help="seconds per drive")
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--resize", type=int, default=72)
+    parser.add_argument("--crop", type=int, default=64)
+    parser.add_argument("--keep", default=None, help="keep bags, datasets and runs in this folder")
+    args = parser.parse_args()
+    work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="label_e2e_"))
+    world = build_world(DEMO_SEED, texture="rich")
+    renderer = Renderer(world)
+    bags = {}
+    for split, spec in SPLITS.items():
+        kind, seed = spec.split(":")
+        bags[split] = work / f"{kind}-{seed}"
+        if not bags[split].exists():
+            write_rosbag2(bags[split], renderer, simulate_drive(world, kind, int(seed), duration_s=args.duration))
+    start = time.perf_counter()
+    outcome = label(list(bags.values()), work / "labelled", LabelOptions(splits=list(SPLITS)))
+    result: dict = {"bench": "label_end_to_end", "drives": SPLITS, "duration_s": args.duration,
+                    "label_s": round(time.perf_counter() - start, 1), "label_passed": outcome.passed}
+    if not outcome.passed:
+        print(json.dumps(result, indent=2))
+        return result
+    result.update(exact_dataset(work / "labelled", work / "exact", bags))
+    budget = {"epochs": args.epochs, "input": f"{args.resize}->{args.crop}", "batch": 32, "lr": 5e-4}
+    result["budget"] = budget
+    result["trained_on_labels"] = train_and_test(work / "labelled", work / "exact", work / "runs", "labels", args)
+    result["trained_on_exact_poses"] = train_and_test(work / "exact", work / "exact", work / "runs", "exact", args)
+    print(json.dumps(result, indent=2))
+    return result
+
+
+if __name__ == "__main__":
+    main()

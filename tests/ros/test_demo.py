@@ -1,6 +1,4 @@
-"""The main job end to end, as `make demo` runs it, on a 10 s drive: node processes over real DDS. (On 5 s the
-first second, while the filter initialises from three agreeing poses, weighed enough that live and offline
-medians differed by up to 30 % under load.)"""
+"""The main job end to end, as `make demo` runs it, on a 10 s drive: node processes over real DDS."""
 
 from __future__ import annotations
 
@@ -9,7 +7,14 @@ import re
 import subprocess
 import sys
 
+import numpy as np
+
 from ..conftest import ROOT
+
+
+def _tum(path) -> dict:
+    rows = np.loadtxt(path)
+    return {round(float(t) * 1000): row[:3] for t, row in zip(rows[:, 0], rows[:, 1:])}  # ms -> position
 
 
 def test_demo_runs_live_and_agrees_with_offline_replay(tmp_path):
@@ -20,8 +25,14 @@ def test_demo_runs_live_and_agrees_with_offline_replay(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     found = re.search(r"fused median position error: live ([\d.]+) m, offline ([\d.]+) m", proc.stdout)
     assert found, proc.stdout[-3000:]
-    live, offline = map(float, found.groups())
-    assert abs(live - offline) <= 0.1 * offline  # the nodes and replay run the same objects
+    # the nodes and replay run the same objects: where both published a fused pose for the same data
+    # stamp, it is the same pose. (Their medians differ by sampling: the node's 50 Hz output timer skips
+    # about one odometry stamp in ten, at random phases; on a short drive that moved them by up to 30 %.)
+    live, offline = _tum(tmp_path / "live" / "fused.tum"), _tum(tmp_path / "offline" / "fused.tum")
+    common = sorted(set(live) & set(offline))
+    assert len(common) >= 0.8 * len(offline), (len(common), len(offline))
+    differences = np.array([np.linalg.norm(live[t] - offline[t]) for t in common])
+    assert np.percentile(differences, 95) <= 0.01 and np.median(differences) <= 0.002, differences.max()
     regressed = re.findall(r"\| regressor only \| (\d+) \|", proc.stdout)
     assert len(regressed) == 2 and int(regressed[0]) >= 0.9 * int(regressed[1])  # live answered >= 90 % of frames
     for name in ("report.md", "trajectories.png", "error_over_time.png", "error_cdf.png", "fused.tum"):

@@ -31,13 +31,29 @@ __all__ = ["spin_in_background", "spin_node"]
 
 
 def _ignore_further_signals() -> None:
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, signal.SIG_IGN)
+    while True:
+        try:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(sig, signal.SIG_IGN)
+            return
+        except KeyboardInterrupt:  # the second Ctrl-C landed while the first was being handled: ignore it too
+            continue
 
 
 def spin_node(make_node: Callable[[], Node], name: str, args: Optional[List[str]] = None) -> None:
     configure_process()
     rclpy.init(args=args)
+    try:
+        code = _spin(make_node, name)
+    except KeyboardInterrupt:  # a further Ctrl-C that landed between the first one's handler and its cleanup
+        _ignore_further_signals()
+        rclpy.try_shutdown()
+        code = 0
+    if code:
+        raise SystemExit(code)
+
+
+def _spin(make_node: Callable[[], Node], name: str) -> int:
     node, executor = None, None
     code = 0
     try:
@@ -63,8 +79,7 @@ def spin_node(make_node: Callable[[], Node], name: str, args: Optional[List[str]
         if node is not None:
             node.destroy_node()
         rclpy.try_shutdown()
-    if code:
-        raise SystemExit(code)
+    return code
 
 
 def spin_in_background(executor: Executor) -> threading.Thread:

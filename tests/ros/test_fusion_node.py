@@ -207,6 +207,8 @@ def test_diagnostics_warn_when_poses_stop_and_recover_when_problems_age_out(ros_
         ns = node.get_namespace()
         diags = h.collect(DiagnosticArray, "/diagnostics")
         odom_pub = h.publisher(Odometry, f"{ns}/odom")
+        # the bad input stays in the status for diagnostics_window_s only: receive the status before sending it
+        h.wait_for(lambda: len(_status(diags)) > 0, what="the status on /diagnostics")
         t0 = node.get_clock().now().nanoseconds
         nan = _odom(t0, 0)
         nan.twist.twist.linear.x = float("nan")

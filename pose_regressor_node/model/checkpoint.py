@@ -55,6 +55,11 @@ class Checkpoint:
     metadata: ModelMetadata
     optimizer_state: Optional[Dict[str, Any]] = None
     extra: Dict[str, Any] = field(default_factory=dict)
+    half: bool = False  # the file stores fp16 weights: rewriting it (calibrate) keeps them fp16
+
+    def save(self, path: str) -> None:
+        """Write this checkpoint (model, metadata, extras) back in the precision it was read in."""
+        save_checkpoint(path, self.model, self.metadata, extra=self.extra, half=self.half)
 
 
 def save_checkpoint(path: str, model: nn.Module, metadata: ModelMetadata, *,
@@ -139,4 +144,5 @@ def load_checkpoint(path: str, arch: Optional[str] = None, map_location: str = "
         raise CheckpointError(f"{path}: tensor shapes differ from {metadata.arch} for {shape_errors[:4]}")
     model.load_state_dict({k: v.to(reference[k].dtype) for k, v in state.items()}, strict=True)
     model.to(map_location).eval()
-    return Checkpoint(model, metadata, payload.get("optimizer"), dict(payload.get("extra") or {}))
+    half = any(v.dtype == torch.float16 for v in state.values() if torch.is_tensor(v))
+    return Checkpoint(model, metadata, payload.get("optimizer"), dict(payload.get("extra") or {}), half)

@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     loader = make_loader(PoseDataset(samples, EvalTransform(ckpt.metadata.preprocess)), args.batch_size,
                          shuffle=False, device=device, workers=args.workers)
     with torch.no_grad():
-        calibration = calibrate_checkpoint(args.checkpoint, loader, device)
+        calibration = calibrate_checkpoint(ckpt, args.checkpoint, loader, device)
     print(f"{args.checkpoint}: calibrated on {int(calibration['frames'])} validation frames: variance x "
           f"{calibration['variance_scale_translation']:.3f} (translation), "
           f"x {calibration['variance_scale_rotation']:.3f} (rotation)")

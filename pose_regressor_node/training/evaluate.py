@@ -14,7 +14,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from ..geometry import ErrorSummary, quat_canonical, rotation_error_deg, summarize_errors, translation_error
-from ..model import PoseRegressor, load_checkpoint, save_checkpoint
+from ..model import Checkpoint, PoseRegressor
 
 __all__ = ["Evaluation", "Prediction", "UncertaintySummary", "calibrate_checkpoint", "calibrate_uncertainty",
            "predict", "evaluate", "variance_scale", "summarize_uncertainty"]
@@ -142,11 +142,11 @@ def calibrate_uncertainty(model: PoseRegressor, loader: DataLoader, device: torc
     return {"variance_scale_translation": scale_t, "variance_scale_rotation": scale_r, "frames": float(len(ev.t_err))}
 
 
-def calibrate_checkpoint(path: str, loader: DataLoader, device: torch.device) -> Dict[str, float]:
-    """Calibrate the checkpoint file at ``path`` in place: its head's weights and its metadata. Run
-    on the validation split; a second run on the same split finds scales of about 1."""
-    ckpt = load_checkpoint(path, map_location=str(device))
+def calibrate_checkpoint(ckpt: Checkpoint, path: str, loader: DataLoader, device: torch.device) -> Dict[str, float]:
+    """Calibrate ``ckpt`` (read from ``path``) and rewrite the file in place, in its own precision:
+    the head's weights and the metadata. Run on the validation split; a second run on the same
+    split finds scales of about 1."""
     calibration = calibrate_uncertainty(ckpt.model.to(device), loader, device)
-    metadata = dataclasses.replace(ckpt.metadata, calibration=calibration)
-    save_checkpoint(path, ckpt.model, metadata, extra=ckpt.extra)
+    ckpt.metadata = dataclasses.replace(ckpt.metadata, calibration=calibration)
+    ckpt.save(path)
     return calibration

@@ -298,7 +298,8 @@ def _average_gradients(*modules: Optional[torch.nn.Module]) -> None:
 
 def _calibrate_best(path: Path, val_loader, device: torch.device, show: bool) -> None:
     """Fold the validation split's variance scales into ``best.pt`` (its weights and its metadata)."""
-    calibration = calibrate_checkpoint(str(path), val_loader, device)
+    calibration = calibrate_checkpoint(load_checkpoint(str(path), map_location=str(device)), str(path), val_loader,
+                                       device)
     if show:
         tqdm.write(f"uncertainty calibrated on the validation split ({int(calibration['frames'])} frames): variance x "
                    f"{calibration['variance_scale_translation']:.3f} (translation), "

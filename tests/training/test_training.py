@@ -124,6 +124,15 @@ def test_calibrate_command_recalibrates_a_stopped_run_and_refuses_a_model_withou
     assert again["variance_scale_rotation"] == pytest.approx(1.0, rel=1e-3)
     assert "calibrated on" in capsys.readouterr().out
 
+    # an fp16 file (what export and the demo model ship) stays fp16: calibrating must not double its size
+    half = tmp_path / "half.pt"
+    ckpt = load_checkpoint(str(result.best_path))
+    save_checkpoint(str(half), ckpt.model, ckpt.metadata, half=True)
+    assert main(["calibrate", str(half), "--dataroot", str(tiny_scene), "--device", "cpu", "--workers", "0"]) == 0
+    stored = torch.load(str(half), map_location="cpu", weights_only=False)["state_dict"]
+    assert {v.dtype for v in stored.values() if v.is_floating_point()} == {torch.float16}
+    assert load_checkpoint(str(half)).metadata.calibration["frames"] > 0
+
     plain = tmp_path / "plain.pt"
     model = build_model("resnet18", uncertainty=False)
     save_checkpoint(str(plain), model, ModelMetadata(arch="resnet18", arch_options=model.options))

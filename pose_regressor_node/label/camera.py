@@ -26,7 +26,8 @@ def colmap_camera(info: Any) -> ColmapCamera:
     """ROS distortion models -> COLMAP's: plumb_bob -> OPENCV (k1 k2 p1 p2; a non-zero k3 -> FULL_OPENCV),
     rational_polynomial -> FULL_OPENCV, equidistant -> OPENCV_FISHEYE, no distortion -> PINHOLE."""
     k = [float(v) for v in info.k]
-    fx, fy, cx, cy = k[0], k[4], k[2], k[5]
+    # ROS (OpenCV) puts the centre of the top-left pixel at (0, 0), COLMAP at (0.5, 0.5)
+    fx, fy, cx, cy = k[0], k[4], k[2] + 0.5, k[5] + 0.5
     if fx <= 0 or fy <= 0:
         raise DatasetError(f"camera_info has no focal length (K = {k}); calibrate the camera first")
     d = [float(v) for v in info.d]

@@ -116,7 +116,8 @@ def test_self_check_passes_a_consistent_model_and_rejects_a_bent_one():
 def test_camera_info_maps_to_colmap_models(model, d, expected):
     info = SimpleNamespace(k=[300, 0, 160, 0, 310, 120, 0, 0, 1], d=d, distortion_model=model, width=320, height=240)
     camera = colmap_camera(info)
-    assert camera.model == expected and camera.params[:4] == [300, 310, 160, 120]
+    # COLMAP puts the centre of the top-left pixel at (0.5, 0.5), ROS at (0, 0)
+    assert camera.model == expected and camera.params[:4] == [300, 310, 160.5, 120.5]
     with pytest.raises(DatasetError, match="not supported"):
         colmap_camera(SimpleNamespace(**{**info.__dict__, "distortion_model": "weird", "d": [0.1]}))
 

@@ -50,9 +50,7 @@ class PoseHead(nn.Module):
     hidden features detached, so the pose branches train exactly as without it (the heteroscedastic
     NLL's pull on the mean lets a network give up on hard frames: Seitzer et al. 2022). The buffer
     ``log_var_offset`` holds the calibration fitted on the validation split; it is part of the
-    weights, so every exported engine returns calibrated log-variances. How each variance splits
-    over the map's axes (a car errs in the floor's plane and in yaw) is the model's ``ErrorShape``,
-    fitted at the same calibration and kept in its metadata.
+    weights, so every exported engine returns calibrated log-variances.
     """
 
     log_var_offset: Tensor  # a buffer, registered with the uncertainty head

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import asdict, dataclass
-from typing import Dict, Optional, Tuple
+from typing import Dict, Optional
 
 import numpy as np
 import torch
@@ -13,23 +13,13 @@ from scipy.stats import chi2, spearmanr
 from torch import nn
 from torch.utils.data import DataLoader
 
-from ..error_shape import ErrorShape, mahalanobis
-from ..geometry import (
-    ErrorSummary,
-    quat_canonical,
-    quat_conjugate,
-    quat_multiply,
-    quat_to_rotvec,
-    rotation_error_deg,
-    summarize_errors,
-    translation_error,
-)
+from ..geometry import ErrorSummary, quat_canonical, rotation_error_deg, summarize_errors, translation_error
 from ..model import Checkpoint, PoseRegressor
 
 __all__ = ["Evaluation", "Prediction", "UncertaintySummary", "calibrate_checkpoint", "calibrate_uncertainty",
-           "error_vectors", "predict", "evaluate", "variance_scale", "summarize_uncertainty"]
+           "predict", "evaluate", "variance_scale", "summarize_uncertainty"]
 
-DOF = 3  # translation and rotation errors are 3-D Gaussians (their axes weighted by the model's ErrorShape)
+DOF = 3  # translation and rotation errors are both modelled as isotropic 3-D Gaussians
 
 
 @dataclass
@@ -44,13 +34,11 @@ class Prediction:
 
 @dataclass(frozen=True)
 class UncertaintySummary:
-    """How well the predicted covariances describe the errors on one split.
+    """How well the predicted variances describe the errors on one split.
 
-    ``within_1sigma_*``: share of frames whose error vector is inside the predicted 1-sigma region
-    (squared Mahalanobis distance under the frame's covariance, its variance spread over the map axes
-    by the model's ``ErrorShape``, at most 1), against the chi-square(3) expectation
-    ``expected_1sigma``; likewise for 2 sigma (at most 4). ``spearman_*``: rank correlation between
-    the predicted sigma and the size of the actual error.
+    ``within_1sigma_*``: share of frames whose squared error is inside the predicted 1-sigma region
+    (e^2 / sigma^2 <= 1), against the chi-square(3) expectation ``expected_1sigma``; likewise for 2 sigma.
+    ``spearman_*``: rank correlation between the predicted sigma and the actual error.
     """
 
     within_1sigma_t: float
@@ -101,34 +89,22 @@ def predict(model: nn.Module, loader: DataLoader, device: torch.device) -> Predi
                       arrays["xyz_true"].astype(np.float64), arrays["quat_true"].astype(np.float64), arrays["index"])
 
 
-def variance_scale(distances: np.ndarray, dof: int = DOF) -> float:
-    """The one factor c that makes squared Mahalanobis ``distances / c`` follow chi-square(dof) at its median.
+def variance_scale(squared_errors: np.ndarray, variances: np.ndarray, dof: int = DOF) -> float:
+    """The one factor c that makes ``squared_errors / (c variances)`` follow chi-square(dof) at its median.
 
     The median rather than the mean: a few gross errors (a frame the network cannot place) would
     otherwise inflate every frame's variance, and what the filter and the checks use are quantiles.
     """
-    ratio = np.asarray(distances, float)
+    ratio = np.asarray(squared_errors, float) / np.asarray(variances, float)
     if ratio.size == 0:
         raise ValueError("cannot calibrate on an empty split")
     return float(np.median(ratio) / chi2.median(dof))
 
 
-def error_vectors(xyz: np.ndarray, quat: np.ndarray, xyz_true: np.ndarray,
-                  quat_true: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-    """(N, 3) translation errors (m) and rotation errors (rad, the rotation vector of pred * truth^-1),
-    both in map axes: what a frame's covariance describes."""
-    rotation = np.array([quat_to_rotvec(quat_multiply(p, quat_conjugate(t))) for p, t in zip(quat, quat_true)])
-    return np.asarray(xyz - xyz_true, float), rotation.reshape(-1, 3)
-
-
-def summarize_uncertainty(t_vec: np.ndarray, r_vec: np.ndarray, log_var: np.ndarray,
-                          shape: Optional[ErrorShape] = None) -> UncertaintySummary:
-    """``shape``: the model's error shape (isotropic when None)."""
-    shape = shape or ErrorShape()
+def summarize_uncertainty(t_err_m: np.ndarray, r_err_deg: np.ndarray, log_var: np.ndarray) -> UncertaintySummary:
     var_t, var_r = np.exp(log_var[:, 0]), np.exp(log_var[:, 1])
-    z_t = mahalanobis(t_vec, var_t, shape.translation)
-    z_r = mahalanobis(r_vec, var_r, shape.rotation)
-    t_err_m, r_err = np.linalg.norm(t_vec, axis=1), np.linalg.norm(r_vec, axis=1)
+    z_t = np.square(t_err_m) / var_t
+    z_r = np.square(np.radians(r_err_deg)) / var_r
 
     def rank_corr(sigma: np.ndarray, err: np.ndarray) -> float:
         return float(spearmanr(sigma, err).statistic) if len(err) > 2 else float("nan")
@@ -137,43 +113,33 @@ def summarize_uncertainty(t_vec: np.ndarray, r_vec: np.ndarray, log_var: np.ndar
         within_1sigma_t=float(np.mean(z_t <= 1.0)), within_2sigma_t=float(np.mean(z_t <= 4.0)),
         within_1sigma_r=float(np.mean(z_r <= 1.0)), within_2sigma_r=float(np.mean(z_r <= 4.0)),
         expected_1sigma=float(chi2.cdf(1.0, DOF)), expected_2sigma=float(chi2.cdf(4.0, DOF)),
-        spearman_t=rank_corr(np.sqrt(var_t), t_err_m), spearman_r=rank_corr(np.sqrt(var_r), r_err),
+        spearman_t=rank_corr(np.sqrt(var_t), t_err_m), spearman_r=rank_corr(np.sqrt(var_r), r_err_deg),
         median_sigma_t_m=float(np.median(np.sqrt(var_t))), median_sigma_r_deg=float(np.degrees(np.median(np.sqrt(var_r)))))
 
 
-def evaluate(model: nn.Module, loader: DataLoader, device: torch.device,
-             shape: Optional[ErrorShape] = None) -> Evaluation:
-    """``shape``: the model's calibrated error shape, which the uncertainty checks use."""
+def evaluate(model: nn.Module, loader: DataLoader, device: torch.device) -> Evaluation:
     pred = predict(model, loader, device)
     quat = quat_canonical(pred.quat)
     t_err = np.asarray(translation_error(pred.xyz, pred.xyz_true))
     r_err = np.asarray(rotation_error_deg(quat, pred.quat_true))
-    uncertainty = None
-    if pred.log_var is not None:
-        t_vec, r_vec = error_vectors(pred.xyz, quat, pred.xyz_true, pred.quat_true)
-        uncertainty = summarize_uncertainty(t_vec, r_vec, pred.log_var, shape)
+    uncertainty = summarize_uncertainty(t_err, r_err, pred.log_var) if pred.log_var is not None else None
     return Evaluation(summarize_errors(t_err, r_err), pred.xyz, quat, pred.xyz_true, pred.quat_true, t_err, r_err,
                       pred.index, pred.log_var, uncertainty)
 
 
 def calibrate_uncertainty(model: PoseRegressor, loader: DataLoader, device: torch.device) -> Dict[str, float]:
-    """Fit the error shape and one variance scale per output on this (validation) split. The scales
-    are folded into the head's ``log_var_offset``, so every engine exported from the weights returns
-    calibrated variances; the shape goes into the returned calibration (the model's metadata)."""
+    """Fit one variance scale per output on this (validation) split and fold it into the head's
+    ``log_var_offset``, so every engine exported from the weights returns calibrated variances."""
     ev = evaluate(model, loader, device)
     if ev.log_var is None:
         raise ValueError("the model has no uncertainty head to calibrate")
-    t_vec, r_vec = error_vectors(ev.xyz_pred, ev.quat_pred, ev.xyz_true, ev.quat_true)
-    var_t, var_r = np.exp(ev.log_var[:, 0]), np.exp(ev.log_var[:, 1])
-    shape = ErrorShape.fit(t_vec, var_t, r_vec, var_r)
-    scale_t = variance_scale(mahalanobis(t_vec, var_t, shape.translation))
-    scale_r = variance_scale(mahalanobis(r_vec, var_r, shape.rotation))
+    scale_t = variance_scale(np.square(ev.t_err), np.exp(ev.log_var[:, 0]))
+    scale_r = variance_scale(np.square(np.radians(ev.r_err)), np.exp(ev.log_var[:, 1]))
     head = model.head
     with torch.no_grad():
         head.log_var_offset += torch.log(torch.tensor([scale_t, scale_r], dtype=head.log_var_offset.dtype,
                                                       device=head.log_var_offset.device))
-    return {"variance_scale_translation": scale_t, "variance_scale_rotation": scale_r, "frames": float(len(ev.t_err)),
-            **shape.to_calibration()}
+    return {"variance_scale_translation": scale_t, "variance_scale_rotation": scale_r, "frames": float(len(ev.t_err))}
 
 
 def calibrate_checkpoint(ckpt: Checkpoint, path: str, loader: DataLoader, device: torch.device) -> Dict[str, float]:

@@ -7,7 +7,6 @@ import onnx
 import pytest
 import torch
 
-from pose_regressor_node.error_shape import ErrorShape
 from pose_regressor_node.errors import EngineError
 from pose_regressor_node.geometry import rotation_error_deg
 from pose_regressor_node.inference import Preprocess, load_engine
@@ -27,9 +26,8 @@ def _save(path, uncertainty: bool):
         if uncertainty:  # log-variances that vary per frame, and a calibration that must travel with the weights
             model.head.fc_log_var.weight.mul_(1000.0)
             model.head.log_var_offset.copy_(torch.tensor([0.7, -1.3]))
-    shape = ErrorShape(np.array([1.6, 1.3, 0.1]), np.array([0.1, 0.1, 2.8])).to_calibration() if uncertainty else {}
     save_checkpoint(str(path), model, ModelMetadata(arch="resnet18", arch_options=model.options,
-                                                    preprocess=PreprocessSpec(resize=72, crop=64), calibration=shape))
+                                                    preprocess=PreprocessSpec(resize=72, crop=64)))
     return path
 
 
@@ -83,8 +81,7 @@ def test_onnxruntime_matches_torch(checkpoint, batch, tmp_path):
     onnx_path = export_onnx(str(checkpoint), str(tmp_path / "model.onnx"))
     assert onnx_output_names(str(onnx_path)) == ["xyz", "quat", "log_var"]
     ort_engine = load_engine(str(onnx_path), backend="onnxruntime", device="cpu")
-    assert ort_engine.metadata == torch_engine.metadata  # the error shape in the calibration included
-    assert ErrorShape.from_calibration(ort_engine.metadata.calibration).rotation[2] == pytest.approx(2.8)
+    assert ort_engine.metadata == torch_engine.metadata
     _assert_parity(torch_engine.infer(batch), ort_engine.infer(batch))
     _assert_parity(torch_engine.infer(batch[:1]), ort_engine.infer(batch[:1]))  # dynamic batch
 

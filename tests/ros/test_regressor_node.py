@@ -13,7 +13,6 @@ from rcl_interfaces.srv import SetParameters
 from rclpy.parameter import Parameter
 from sensor_msgs.msg import CompressedImage, Image
 
-from pose_regressor_node.error_shape import ErrorShape
 from pose_regressor_node.messages import rclpy_factory
 from pose_regressor_node.ros.regressor_node import RegressorNode
 
@@ -188,8 +187,7 @@ def test_parameters_through_the_real_service(regressor, tmp_path):
 
 @pytest.fixture(scope="module")
 def uncertain_model(tmp_path_factory):
-    """A model with a (calibrated) uncertainty head whose variances change from frame to frame, and an
-    error shape: a car's errors lie in the floor's plane and in yaw."""
+    """A model with a (calibrated) uncertainty head whose variances change from frame to frame."""
     import torch
 
     from pose_regressor_node.metadata import ModelMetadata, PreprocessSpec
@@ -200,13 +198,8 @@ def uncertain_model(tmp_path_factory):
         model.head.fc_log_var.weight.mul_(2000.0)
     path = tmp_path_factory.mktemp("model") / "uncertain.pt"
     save_checkpoint(str(path), model, ModelMetadata(arch="resnet18", arch_options=model.options,
-                                                    preprocess=PreprocessSpec(resize=72, crop=64),
-                                                    calibration=ErrorShape(np.array(SHAPE[:3]),
-                                                                           np.array(SHAPE[3:])).to_calibration()))
+                                                    preprocess=PreprocessSpec(resize=72, crop=64)))
     return str(path)
-
-
-SHAPE = (1.5, 1.4, 0.1, 0.1, 0.1, 2.8)  # translation x y z, rotation about x y z
 
 
 def test_each_frame_gets_the_covariance_the_model_predicts(ros_context, uncertain_model):
@@ -222,11 +215,6 @@ def test_each_frame_gets_the_covariance_the_model_predicts(ros_context, uncertai
         covs = [np.array(m.pose.covariance).reshape(6, 6) for m in out[:2]]
         assert not np.allclose(covs[0], covs[1])  # per frame, not one fixed covariance
         assert all(np.all(np.linalg.eigvalsh(c) > 0) for c in covs)
-        for cov in covs:  # spread over the axes by the model's error shape
-            np.testing.assert_allclose(np.diag(cov)[3:] / cov[5, 5], np.array(SHAPE[3:]) / SHAPE[5], rtol=1e-6)
-            lever = cov[:3, 3:] @ np.linalg.inv(cov[3:, 3:]) @ cov[3:, :3]  # what the rotation adds over the lever arm
-            position = np.diag(cov[:3, :3] - lever)
-            np.testing.assert_allclose(position / position[0], np.array(SHAPE[:3]) / SHAPE[0], rtol=1e-4)
         assert _set(h, "model_covariance_scale", 4.0, ParameterType.PARAMETER_DOUBLE).successful
         pub.publish(_image(node, _frame(1)))  # the same frame again: the same variances, four times over
         h.wait_for(lambda: len(out) >= 3, what="a pose with the scaled covariance")

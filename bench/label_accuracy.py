@@ -27,6 +27,7 @@ from pose_regressor_node.data import read_folder
 from pose_regressor_node.errors import PoseRegressorError
 from pose_regressor_node.fusion.monitor import umeyama
 from pose_regressor_node.geometry import Pose, matrix_to_quat, quat_multiply, rotation_error_deg
+from pose_regressor_node.label.keyframes import KeyframePolicy
 from pose_regressor_node.label.pipeline import LabelOptions, label
 from pose_regressor_node.label.sfm import SfmOptions
 from pose_regressor_node.messages import stamp_ns_of, stamped_pose_from_msg
@@ -65,6 +66,8 @@ def main() -> dict:
     parser.add_argument("--duration", type=float, default=50.0)
     parser.add_argument("--plain", action="store_true", help="a low-texture room: plain walls and floor")
     parser.add_argument("--mapper", choices=["incremental", "global"], default="incremental")
+    parser.add_argument("--keyframe-rate", type=float, default=KeyframePolicy.rate_hz,
+                        help="keyframes per second while moving (label --keyframe-rate)")
     parser.add_argument("--keep", default=None, help="keep the bags and dataset in this folder")
     args = parser.parse_args()
     world = build_world(DEMO_SEED, texture="plain" if args.plain else "rich")
@@ -79,9 +82,11 @@ def main() -> dict:
         bags.append(bag)
     start = time.perf_counter()
     result: dict = {"bench": "label_accuracy", "drives": args.drives, "duration_s": args.duration,
-                    "texture": "plain" if args.plain else "rich", "mapper": args.mapper}
+                    "texture": "plain" if args.plain else "rich", "mapper": args.mapper,
+                    "keyframe_rate_hz": args.keyframe_rate}
     try:
-        outcome = label(bags, work / "dataset", LabelOptions(sfm=SfmOptions(mapper=args.mapper)))
+        outcome = label(bags, work / "dataset", LabelOptions(sfm=SfmOptions(mapper=args.mapper),
+                                                             keyframes=KeyframePolicy(rate_hz=args.keyframe_rate)))
     except PoseRegressorError as err:
         result.update({"passed": False, "error": str(err), "seconds": round(time.perf_counter() - start, 1)})
         print(json.dumps(result, indent=2))

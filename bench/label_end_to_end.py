@@ -1,14 +1,15 @@
 """``label`` end to end: label simulated bags, train on the labels, test; against the same training on
 the exact ground truth.
 
-Renders one bag per split (train, val, test drives of the demo room), labels them together, and
-writes a second dataset with the very same keyframe images whose poses are the exact ground
+Renders the drives of each split (train, val, test drives of the demo room) as bags, labels them
+together, and writes a second dataset with the very same keyframe images whose poses are the exact ground
 truth, moved into the label frame by the rigid fit on the *train* split (the frames differ by an
 arbitrary rigid transform; only the labels' own errors should remain). Both datasets train the same
 model at the same small budget, and both models are tested against the exact test poses. Prints
 JSON: the labels' own error, and each model's test errors.
 
     PYTHONPATH=. .venv/bin/python bench/label_end_to_end.py --duration 40 --epochs 30
+    PYTHONPATH=. .venv/bin/python bench/label_end_to_end.py --duration 60 --train loop:41 waypoints:44
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from label_accuracy import rigid_fit, truth_cameras  # bench/label_accuracy.py
 from pose_regressor_node.data import read_folder
 from pose_regressor_node.data.folder import write_folder_split
 from pose_regressor_node.data.samples import Sample
+from pose_regressor_node.geometry import Pose
 from pose_regressor_node.label.pipeline import LabelOptions, label
 from pose_regressor_node.sim import Renderer, build_world, simulate_drive
 from pose_regressor_node.sim.bag_writer import write_rosbag2
@@ -34,13 +36,23 @@ from pose_regressor_node.sim.world import DEMO_SEED
 from pose_regressor_node.training import TrainConfig, train
 from pose_regressor_node.training.report import evaluate_checkpoint
 
-SPLITS = {"train": "loop:41", "val": "figure8:42", "test": "waypoints:43"}
+SPLITS = ("train", "val", "test")
 
 
-def exact_dataset(labelled: Path, exact: Path, bags: Dict[str, Path]) -> Dict[str, float]:
+def _truth(samples: List[Sample], bags: List[Path]) -> List[Pose]:
+    """The exact camera poses of a split's samples, drive by drive (images sit in folders named after their bag)."""
+    by_bag = {bag.name: bag for bag in bags}
+    out: Dict[str, Pose] = {}
+    for name, bag in by_bag.items():
+        mine = [s for s in samples if s.image.parent.name == name]
+        out.update(zip((str(s.image) for s in mine), truth_cameras(bag, [int(s.image.stem) for s in mine])))
+    return [out[str(s.image)] for s in samples]
+
+
+def exact_dataset(labelled: Path, exact: Path, bags: Dict[str, List[Path]]) -> Dict[str, object]:
     """The labelled dataset's images with the exact poses, in the label frame; the labels' error."""
     samples = {split: read_folder(labelled, split) for split in SPLITS}
-    truth = {split: truth_cameras(bags[split], [int(s.image.stem) for s in samples[split]]) for split in SPLITS}
+    truth = {split: _truth(samples[split], bags[split]) for split in SPLITS}
     to_truth = rigid_fit([s.pose for s in samples["train"]], truth["train"])
     # the inverse map, truth -> label frame, from the same fit: label = fit^-1(truth)
     to_label = rigid_fit(truth["train"], [s.pose for s in samples["train"]])
@@ -72,6 +84,9 @@ def train_and_test(root: Path, test_root: Path, runs: Path, name: str, args: arg
 def main() -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--duration", type=float, default=40.0, help="seconds per drive")
+    parser.add_argument("--train", nargs="+", default=["loop:41"], help="KIND:SEED of each training drive")
+    parser.add_argument("--val", nargs="+", default=["figure8:42"])
+    parser.add_argument("--test", nargs="+", default=["waypoints:43"])
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--resize", type=int, default=72)
     parser.add_argument("--crop", type=int, default=64)
@@ -80,15 +95,19 @@ def main() -> dict:
     work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="label_e2e_"))
     world = build_world(DEMO_SEED, texture="rich")
     renderer = Renderer(world)
-    bags = {}
-    for split, spec in SPLITS.items():
-        kind, seed = spec.split(":")
-        bags[split] = work / f"{kind}-{seed}"
-        if not bags[split].exists():
-            write_rosbag2(bags[split], renderer, simulate_drive(world, kind, int(seed), duration_s=args.duration))
+    drives = {"train": args.train, "val": args.val, "test": args.test}
+    bags: Dict[str, List[Path]] = {split: [] for split in SPLITS}
+    for split, specs in drives.items():
+        for spec in specs:
+            kind, seed = spec.split(":")
+            bag = work / f"{kind}-{seed}"
+            if not bag.exists():
+                write_rosbag2(bag, renderer, simulate_drive(world, kind, int(seed), duration_s=args.duration))
+            bags[split].append(bag)
     start = time.perf_counter()
-    outcome = label(list(bags.values()), work / "labelled", LabelOptions(splits=list(SPLITS)))
-    result: dict = {"bench": "label_end_to_end", "drives": SPLITS, "duration_s": args.duration,
+    order = [(split, bag) for split in SPLITS for bag in bags[split]]
+    outcome = label([bag for _, bag in order], work / "labelled", LabelOptions(splits=[split for split, _ in order]))
+    result: dict = {"bench": "label_end_to_end", "drives": drives, "duration_s": args.duration,
                     "label_s": round(time.perf_counter() - start, 1), "label_passed": outcome.passed}
     if not outcome.passed:
         print(json.dumps(result, indent=2))

@@ -10,8 +10,8 @@ metric, gravity-aligned, origin and heading at the first keyframe's base_link.
   The height is measured under each keyframe, from the floor points within ``FLOOR_RADIUS_M`` of it,
   and the median over keyframes is taken. Far floor, seen at grazing angles, comes out of SfM a few
   millimetres high (3-4 mm at 1-2 m on the synthetic drives, against about 1 mm within 0.3 m), and
-  a millimetre is 0.7 % of a 15 cm camera height: one plane fitted to the whole floor put a 60 s
-  drive's scale 1.2 % off, the local heights 0.25 %.
+  a millimetre is 0.7 % of a 15 cm camera height: on one 60 s drive's reconstruction, a plane fitted
+  to the whole floor put the scale 1.2 % off, the local heights 0.25 %.
 - **Origin and yaw**: x, y and heading of the first keyframe's base_link (the camera pose composed
   with the inverse base_link -> camera extrinsic), z = 0 on the floor. So the map frame of a
   labelled dataset is where the car started, looking along +x, as a fresh fused run would start it.

@@ -5,8 +5,13 @@ validation and test labels share one frame.
 
 Settings chosen for this use: the intrinsics from camera_info are fixed, not refined (they are
 calibrated; refining them on a planar drive trades them against scale); matching runs on one
-thread, since pycolmap's CPU matcher dropped matches for about 1 % of pairs at random with two
-(two runs then disagree); mapping is seeded.
+thread, since pycolmap's CPU matcher dropped matches for about 1 % of pairs at random with two;
+feature extraction and mapping run on one thread too, and mapping is seeded. With two threads the
+images enter the database in the order their features finish (their ids, which steer the mapper,
+differ from run to run) and bundle adjustment sums in a different order: two runs on the keyframes
+of one 30 s drive put cameras up to 1.2 cm apart, and one 60 s drive registered 196 of 213
+keyframes in one run, all 213 in the next. With one thread two runs of ``label`` on the same bags
+write the same labels (tests/label/test_label.py).
 """
 
 from __future__ import annotations
@@ -32,7 +37,8 @@ class SfmOptions:
     cross_drive_every: int = 4  # every n-th keyframe of a drive is matched with every n-th of each other drive
     mapper: str = "incremental"  # or "global"
     max_features: int = 4096
-    extraction_threads: int = -1  # feature extraction is deterministic on any number of threads
+    extraction_threads: int = 1  # with more, images enter the database (and get their ids) in a random order
+    mapping_threads: int = 1  # more is faster but not reproducible (bundle adjustment's summation order)
     seed: int = 0
 
 
@@ -109,10 +115,12 @@ def reconstruct(workdir: Path, image_dir: Path, names_by_drive: Sequence[Sequenc
     if options.mapper == "global":
         mapper = pycolmap.GlobalPipelineOptions()
         mapper.random_seed = options.seed
+        mapper.num_threads = options.mapping_threads
         models = pycolmap.global_mapping(database, image_dir, sparse, mapper)
     else:
         mapper = pycolmap.IncrementalPipelineOptions()
         mapper.random_seed = options.seed
+        mapper.num_threads = options.mapping_threads
         mapper.ba_refine_focal_length = False
         mapper.ba_refine_principal_point = False
         mapper.ba_refine_extra_params = False

@@ -157,3 +157,6 @@ def test_label_a_short_rendered_drive_with_real_pycolmap(tmp_path):
     assert np.median(np.abs(labels[:, 2] - 0.15)) < 0.01  # cameras 15 cm above a floor at z = 0
     assert (tmp_path / "ds" / "label_report" / "topview.png").stat().st_size > 0
     assert (tmp_path / "ds" / "sfm" / "images.txt").exists()
+    again = label([bag], tmp_path / "again", LabelOptions(progress=False))  # the same bag, the same labels
+    assert set(again.camera_to_map) == set(result.camera_to_map)
+    assert max(np.abs(again.camera_to_map[n].position - p.position).max() for n, p in result.camera_to_map.items()) < 1e-6

@@ -18,6 +18,7 @@ from nav_msgs.msg import Odometry
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
+from rclpy.signals import SignalHandlerOptions
 from rosgraph_msgs.msg import Clock
 from tqdm import tqdm
 
@@ -72,8 +73,13 @@ class BagPlayer(Node):
 def play_and_record(bag: Path, topics: List[str], record: Dict[str, str], wait_for: List[str],
                     rate: float = 1.0, settle_s: float = 2.0, startup_timeout_s: float = 120.0
                     ) -> Dict[str, Trajectory]:
-    """Play ``topics`` of ``bag``; return the recorded trajectories keyed like ``record``."""
-    rclpy.init()
+    """Play ``topics`` of ``bag``; return the recorded trajectories keyed like ``record``.
+
+    rclpy's own SIGINT handler is left out: it shuts the context down from the signal itself, so a
+    Ctrl-C landing while a message is being published surfaced as "publisher's context is invalid"
+    (an RCLError traceback) before Python's KeyboardInterrupt. Without it the KeyboardInterrupt
+    comes first and the ``finally`` below shuts down in order."""
+    rclpy.init(signal_handler_options=SignalHandlerOptions.NO)
     player = BagPlayer(topics, record)
     executor = SingleThreadedExecutor()
     executor.add_node(player)

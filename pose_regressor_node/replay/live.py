@@ -18,7 +18,6 @@ from nav_msgs.msg import Odometry
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
-from rclpy.signals import SignalHandlerOptions
 from rosgraph_msgs.msg import Clock
 from tqdm import tqdm
 
@@ -75,11 +74,10 @@ def play_and_record(bag: Path, topics: List[str], record: Dict[str, str], wait_f
                     ) -> Dict[str, Trajectory]:
     """Play ``topics`` of ``bag``; return the recorded trajectories keyed like ``record``.
 
-    rclpy's own SIGINT handler is left out: it shuts the context down from the signal itself, so a
-    Ctrl-C landing while a message is being published surfaced as "publisher's context is invalid"
-    (an RCLError traceback) before Python's KeyboardInterrupt. Without it the KeyboardInterrupt
-    comes first and the ``finally`` below shuts down in order."""
-    rclpy.init(signal_handler_options=SignalHandlerOptions.NO)
+    A Ctrl-C is a KeyboardInterrupt, whatever it lands in: rclpy's SIGINT handler shuts the context
+    down from the signal itself, so a call into rclpy under way (a publish) can fail with "context is
+    invalid" before Python raises the KeyboardInterrupt; that failure is the Ctrl-C too."""
+    rclpy.init()
     player = BagPlayer(topics, record)
     executor = SingleThreadedExecutor()
     executor.add_node(player)
@@ -98,6 +96,10 @@ def play_and_record(bag: Path, topics: List[str], record: Dict[str, str], wait_f
                     time.sleep(delay)
                 player.publish_raw(topic, raw, bag_ns)
         time.sleep(settle_s)  # let the last frames through the regressor and the filter
+    except Exception:
+        if player.context.ok():
+            raise
+        raise KeyboardInterrupt from None  # the signal shut rclpy down under the call
     finally:
         executor.shutdown(timeout_sec=2.0)
         spinner.join(timeout=10.0)  # a spin thread still inside rclpy at interpreter exit aborts the process

@@ -22,7 +22,10 @@ FACTORY = rclpy_factory()
 
 
 def _node(model: str, **params):
-    """Each test gets its own namespace, so a previous test's node still known to DDS cannot interfere."""
+    """Each test gets its own namespace, so a previous test's node still known to DDS cannot interfere.
+    Frames are never too old to process unless a test asks (``max_image_age``): on a loaded machine a
+    test's frame could wait out the default 0.5 s and be dropped, and the test time out waiting."""
+    params = {"max_image_age": 0.0, **params}
     overrides = [Parameter("model_path", value=model), Parameter("backend", value="onnxruntime"),
                  Parameter("device", value="cpu")]
     overrides += [Parameter(k, value=v) for k, v in params.items()]

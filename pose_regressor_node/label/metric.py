@@ -11,7 +11,13 @@ metric, gravity-aligned, origin and heading at the first keyframe's base_link.
   and the median over keyframes is taken. Far floor, seen at grazing angles, comes out of SfM a few
   millimetres high (3-4 mm at 1-2 m on the synthetic drives, against about 1 mm within 0.3 m), and
   a millimetre is 0.7 % of a 15 cm camera height: on one 60 s drive's reconstruction, a plane fitted
-  to the whole floor put the scale 1.2 % off, the local heights 0.25 %.
+  to the whole floor put the scale 1.2 % off, the local heights 0.25 %. Only floor points whose
+  viewing rays span at least ``MIN_FLOOR_VIEW_ANGLE_DEG`` where they meet the floor count: the
+  mapper keeps a point only when its rays span 1.5 deg at the point's *estimate*, which favours
+  estimates that came out too near the cameras (too high) among the narrowly seen points. On the
+  synthetic drives those points sit 3-7 mm high, against about 0 above 8 deg. The angle is taken
+  where the rays meet the fitted floor, not at the estimate, so that choosing by it does not bring the
+  same bias back (choosing by the estimate's own angle did not help).
 - **Origin and yaw**: x, y and heading of the first keyframe's base_link (the camera pose composed
   with the inverse base_link -> camera extrinsic), z = 0 on the floor. So the map frame of a
   labelled dataset is where the car started, looking along +x, as a fresh fused run would start it.
@@ -22,7 +28,7 @@ Pure numpy: the geometry is tested on synthetic point clouds with known answers.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 from scipy.spatial import cKDTree
@@ -30,12 +36,13 @@ from scipy.spatial import cKDTree
 from ..errors import DatasetError
 from ..geometry import Pose, matrix_to_quat, quat_to_matrix
 
-__all__ = ["MetricFrame", "metric_frame", "floor_layer", "fit_plane", "local_heights"]
+__all__ = ["MetricFrame", "metric_frame", "floor_layer", "fit_plane", "local_heights", "floor_view_angles"]
 
 MIN_FLOOR_POINTS = 30
 FLOOR_RADIUS_M = 0.5  # floor points this close to a keyframe (horizontally) measure its height
 FLOOR_BAND_M = 0.02  # ... when within this of the floor plane (the floor, not a box's foot)
 MIN_LOCAL_FLOOR_POINTS = 10
+MIN_FLOOR_VIEW_ANGLE_DEG = 5.0  # floor points seen under a narrower angle do not measure the height
 
 
 @dataclass(frozen=True)
@@ -120,26 +127,61 @@ def local_heights(centres: np.ndarray, points: np.ndarray, up: np.ndarray, offse
     return heights
 
 
-def _floor_distance(centres: np.ndarray, points: np.ndarray, up: np.ndarray, offset: float,
-                    camera_height_m: float) -> float:
+def floor_view_angles(viewpoints: Sequence[np.ndarray], rays_through: np.ndarray, up: np.ndarray,
+                      offset: float) -> np.ndarray:
+    """For each point, the widest angle (degrees) between the rays from its ``viewpoints`` (the centres
+    of the cameras that see it) through ``rays_through`` (the point), measured where those rays meet the
+    floor plane ``n . x = offset``; 0 where fewer than two cameras see it or a ray misses the floor."""
+    angles = np.zeros(len(rays_through))
+    for i, (centres, point) in enumerate(zip(viewpoints, rays_through)):
+        centres = np.unique(np.asarray(centres, float).reshape(-1, 3), axis=0)
+        rays = point - centres
+        along = rays @ up
+        if len(centres) < 2 or np.any(along >= 0):
+            continue
+        on_floor = (centres + ((offset - centres @ up) / along)[:, None] * rays).mean(axis=0)
+        back = centres - on_floor
+        back /= np.linalg.norm(back, axis=1, keepdims=True)
+        angles[i] = np.degrees(np.arccos(np.clip(np.min(back @ back.T), -1.0, 1.0)))
+    return angles
+
+
+def _well_seen_floor(points: np.ndarray, viewpoints: Optional[Sequence[np.ndarray]], up: np.ndarray,
+                     offset: float, metre: float) -> np.ndarray:
+    """The floor points fit to measure the camera height: within the floor band, and (where the
+    viewpoints are known) seen under at least ``MIN_FLOOR_VIEW_ANGLE_DEG``."""
+    band = np.flatnonzero(np.abs(points @ up - offset) <= FLOOR_BAND_M * metre)
+    if viewpoints is None:
+        return points[band]
+    angles = floor_view_angles([viewpoints[int(i)] for i in band], points[band], up, offset)
+    return points[band[angles >= MIN_FLOOR_VIEW_ANGLE_DEG]]
+
+
+def _floor_distance(centres: np.ndarray, points: np.ndarray, viewpoints: Optional[Sequence[np.ndarray]],
+                    up: np.ndarray, offset: float, camera_height_m: float) -> float:
     """The cameras' height above the floor in SfM units: the median of the local heights where at least
-    a fifth of the keyframes have floor around them, else (a sparse floor) the whole floor plane's."""
+    a fifth of the keyframes have well-seen floor around them, else (a sparse floor) the whole floor
+    plane's."""
     plane = float(np.mean(centres @ up - offset))
-    local = local_heights(centres, points, up, offset, plane / camera_height_m)
+    metre = plane / camera_height_m
+    local = local_heights(centres, _well_seen_floor(points, viewpoints, up, offset, metre), up, offset, metre)
     measured = local[np.isfinite(local) & (local > 0)]
     return float(np.median(measured)) if len(measured) >= max(3, len(centres) // 5) else plane
 
 
 def metric_frame(camera_to_sfm: Sequence[Pose], points: np.ndarray, camera_height_m: float,
-                 base_to_camera: Pose) -> MetricFrame:
+                 base_to_camera: Pose, viewpoints: Optional[Sequence[np.ndarray]] = None) -> MetricFrame:
     """The map frame for cameras mounted ``camera_height_m`` above the floor (``camera_to_sfm`` in
-    keyframe order; the first one sets origin and heading)."""
+    keyframe order; the first one sets origin and heading). ``viewpoints``: for each point, the centres
+    of the cameras that see it (SfM frame); without them every floor point near a camera counts."""
     if len(camera_to_sfm) < 3:
         raise DatasetError(f"{len(camera_to_sfm)} registered keyframes are too few to define a map frame")
     centres = np.array([p.position for p in camera_to_sfm])
     downs = np.array([p.rotation[:, 1] for p in camera_to_sfm])  # optical y points down in the image
     up = _up(centres, downs)
     points = np.asarray(points, float)
+    if viewpoints is not None and len(viewpoints) != len(points):
+        raise ValueError(f"{len(viewpoints)} viewpoint sets for {len(points)} points")
     heights = (points - centres.mean(axis=0)) @ up
     plane_spread = float(np.std((centres - centres.mean(axis=0)) @ up))
     floor_normal, offset = fit_plane(points[floor_layer(heights, max(plane_spread, 1e-9))])
@@ -149,7 +191,7 @@ def metric_frame(camera_to_sfm: Sequence[Pose], points: np.ndarray, camera_heigh
         raise DatasetError("the floor the points show is tilted more than 10 deg against the camera path's plane: "
                            "the reconstruction is bent or the car did not drive on the floor")
     up = floor_normal  # the floor, seen by thousands of points, fixes up more precisely than the camera path
-    distance = _floor_distance(centres, points, up, offset, camera_height_m)
+    distance = _floor_distance(centres, points, viewpoints, up, offset, camera_height_m)
     scale = camera_height_m / distance
     # rotate up onto +z (any rotation doing so; the heading is fixed below)
     z = np.array([0.0, 0.0, 1.0])

@@ -124,7 +124,7 @@ def _metric(sfm: SfmResult, drives: Sequence[RecordedDrive], extrinsic: Pose, op
     if height <= 0:
         raise ParameterError(f"the camera is {height:.3f} m above the floor by the extrinsic and --base-height; it "
                              "must be above it (is base_link's z axis up?)")
-    return metric_frame(ordered, sfm.points, height, extrinsic)
+    return metric_frame(ordered, sfm.points, height, extrinsic, sfm.viewpoints)
 
 
 def _write_dataset(out: Path, drives: Sequence[RecordedDrive], camera_to_map: Dict[str, Pose]) -> Dict[str, int]:

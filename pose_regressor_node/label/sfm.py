@@ -46,6 +46,7 @@ class SfmOptions:
 class SfmResult:
     camera_to_world: Dict[str, Pose]  # image name -> camera pose in the SfM frame, registered images only
     points: np.ndarray  # (N, 3) the reconstructed points
+    viewpoints: List[np.ndarray]  # for each point, (k, 3) the centres of the registered cameras that see it
     models: int  # how many separate models the mapper made (only the largest is used)
     path: Path  # the reconstruction, written for inspection
 
@@ -142,8 +143,12 @@ def reconstruct(workdir: Path, image_dir: Path, names_by_drive: Sequence[Sequenc
             continue
         world_from_cam = image.cam_from_world().inverse()
         poses[image.name] = Pose(np.asarray(world_from_cam.translation), _wxyz(world_from_cam.rotation))
+    centres = {image_id: np.asarray(image.cam_from_world().inverse().translation)
+               for image_id, image in best.images.items() if image.has_pose}
     points = np.array([p.xyz for p in best.points3D.values()]).reshape(-1, 3)
-    return SfmResult(poses, points, len(models), workdir)
+    viewpoints = [np.array([centres[e.image_id] for e in p.track.elements if e.image_id in centres]).reshape(-1, 3)
+                  for p in best.points3D.values()]
+    return SfmResult(poses, points, viewpoints, len(models), workdir)
 
 
 def _wxyz(rotation) -> np.ndarray:

@@ -107,6 +107,7 @@ def label(bags: Sequence[Path], out: Path, options: Optional[LabelOptions] = Non
     report = write_report(out / "label_report", drives, camera_to_map, extrinsic, frame, checks, sfm, labelled)
     (out / "label_report" / "summary.json").write_text(json.dumps({
         "passed": passed, "scale_m_per_sfm_unit": frame.scale, "floor_distance_sfm": frame.floor_distance_sfm,
+        "floor_points_fitted": frame.floor_points, "floor_excess_m_deg": frame.floor_excess_m_deg,
         "camera_height_m": _camera_height(extrinsic, options), "models": sfm.models,
         "registered": {d.name: f"{sum(n in camera_to_map for n in d.names)}/{len(d.names)}" for d in drives},
         "odometry_path_ratio": scales, "labelled": labelled,
@@ -124,7 +125,7 @@ def _metric(sfm: SfmResult, drives: Sequence[RecordedDrive], extrinsic: Pose, op
     if height <= 0:
         raise ParameterError(f"the camera is {height:.3f} m above the floor by the extrinsic and --base-height; it "
                              "must be above it (is base_link's z axis up?)")
-    return metric_frame(ordered, sfm.points, height, extrinsic, sfm.viewpoints)
+    return metric_frame(ordered, sfm.points, sfm.viewpoints, height, extrinsic)
 
 
 def _write_dataset(out: Path, drives: Sequence[RecordedDrive], camera_to_map: Dict[str, Pose]) -> Dict[str, int]:

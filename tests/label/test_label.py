@@ -14,7 +14,7 @@ from pose_regressor_node.errors import DatasetError, ParameterError
 from pose_regressor_node.geometry import Pose, quat_from_euler, rotation_error_deg
 from pose_regressor_node.label.camera import colmap_camera
 from pose_regressor_node.label.keyframes import KeyframePolicy, select_keyframes
-from pose_regressor_node.label.metric import floor_view_angles, metric_frame
+from pose_regressor_node.label.metric import FloorSamples, floor_view_angles, metric_frame, wide_angle_height
 from pose_regressor_node.label.selfcheck import self_check
 from pose_regressor_node.measurements import OdometrySample
 from pose_regressor_node.sim import Renderer, build_world, default_extrinsic, simulate_drive
@@ -87,6 +87,16 @@ def test_floor_view_angle_is_measured_on_the_floor_not_at_the_estimate():
     on_floor, too_high = [0.0, 0.0, 0.0], [0.0, 0.0, 0.05]
     angles = floor_view_angles([cameras, cameras, cameras[:1]], np.array([on_floor, too_high, on_floor]), up, 0.0)
     assert angles == pytest.approx([67.380135, 67.380135, 0.0], abs=1e-5)  # one camera: no angle
+
+
+def test_wide_angle_height_fits_the_intercept_and_drops_a_box_foot():
+    """height = 0.4 - 0.01 / angle at 2, 4, 8, 16 and 32 deg (0.395, 0.3975, ...), twice each, and one
+    point 5 cm up a box (height 0.35): the fit gives h0 = 0.4 and k = 0.01 exactly."""
+    angles = np.array([2.0, 4.0, 8.0, 16.0, 32.0] * 2 + [10.0])
+    heights = 0.4 - 0.01 / angles
+    heights[-1] = 0.35
+    h0, k = wide_angle_height(FloorSamples(heights, angles))
+    assert (h0, k) == (pytest.approx(0.4, abs=1e-12), pytest.approx(0.01, abs=1e-12))
 
 
 def test_the_floor_height_is_taken_at_a_wide_view_angle(rng):

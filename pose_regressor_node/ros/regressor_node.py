@@ -74,6 +74,7 @@ class RegressorNode(Node):
         self.transport = diagnostics.LatencyMeter()  # DDS source -> reception, where the middleware stamps both
         self.regressor = load_regressor(self.config, self.config.extrinsic)  # a missing model stops the node here
         self._loading: Optional[threading.Thread] = None
+        self._restore_timer: Optional[Any] = None  # puts the model parameters back after a failed load
         self._tf = self._make_tf_buffer()
         self._extrinsic_from_tf = False
         self._next_tf_try = 0.0
@@ -150,11 +151,22 @@ class RegressorNode(Node):
             self.problems.report("model_load_failed", f"cannot load {config.model_path or 'the demo model'}: {err}; "
                                  "keeping the current model", error=True)
             self.config = self.config.updated(**{k: getattr(previous, k) for k in MODEL_KEYS})  # so no reload follows
-            self.set_parameters([Parameter(k, value=getattr(previous, k)) for k in MODEL_KEYS])
+            restore = [Parameter(k, value=getattr(previous, k)) for k in MODEL_KEYS]
+            # Not from this thread: rclpy stores a parameter after the callback that accepted it returns, so a
+            # quick failure's restore could land first and be overwritten by the failed value. A timer runs on
+            # the executor, after the set that started this load has finished.
+            self._restore_timer = self.create_timer(0.001, lambda: self._restore_parameters(restore))
             return
         regressor.configure(self.config)
         self.regressor = regressor  # one reference assignment: the image callback sees the old or the new model
         self.get_logger().info(f"now running {config.model_path or 'the demo model'} on {regressor.engine.backend}")
+
+    def _restore_parameters(self, restore: List[Parameter]) -> None:
+        if self._restore_timer is not None:
+            self._restore_timer.cancel()
+            self.destroy_timer(self._restore_timer)
+            self._restore_timer = None
+        self.set_parameters(restore)
 
     # ------------------------------------------------------------------ data path
     def _image_callback(self):

@@ -10,6 +10,7 @@ JSON: the labels' own error, and each model's test errors.
 
     PYTHONPATH=. .venv/bin/python bench/label_end_to_end.py --duration 40 --epochs 30
     PYTHONPATH=. .venv/bin/python bench/label_end_to_end.py --duration 60 --train loop:41 waypoints:44
+    PYTHONPATH=. .venv/bin/python bench/label_end_to_end.py --duration 60 --train loop:41 waypoints:44 --seeds 0 1 2
 """
 
 from __future__ import annotations
@@ -68,10 +69,11 @@ def exact_dataset(labelled: Path, exact: Path, bags: Dict[str, List[Path]]) -> D
             "frames": {split: len(samples[split]) for split in SPLITS}}
 
 
-def train_and_test(root: Path, test_root: Path, runs: Path, name: str, args: argparse.Namespace) -> Dict[str, float]:
+def train_and_test(root: Path, test_root: Path, runs: Path, name: str, args: argparse.Namespace,
+                   seed: int = 0) -> Dict[str, float]:
     config = TrainConfig(model="resnet18", dataset="folder", dataroot=str(root), runs_dir=str(runs), name=name,
                          niter=args.epochs, batch_size=32, lr=5e-4, beta=10.0, dropout=0.0, resize=args.resize,
-                         crop=args.crop, device="cpu", seed=0, cache_dir=str(runs / "cache"))
+                         crop=args.crop, device="cpu", seed=seed, cache_dir=str(runs / "cache"))
     start = time.perf_counter()
     result = train(config)
     seconds = time.perf_counter() - start
@@ -90,6 +92,8 @@ def main() -> dict:
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--resize", type=int, default=72)
     parser.add_argument("--crop", type=int, default=64)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0],
+                        help="train each model once per seed: one run's error varies by centimetres and degrees")
     parser.add_argument("--keep", default=None, help="keep bags, datasets and runs in this folder")
     args = parser.parse_args()
     work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="label_e2e_"))
@@ -115,8 +119,13 @@ def main() -> dict:
     result.update(exact_dataset(work / "labelled", work / "exact", bags))
     budget = {"epochs": args.epochs, "input": f"{args.resize}->{args.crop}", "batch": 32, "lr": 5e-4}
     result["budget"] = budget
-    result["trained_on_labels"] = train_and_test(work / "labelled", work / "exact", work / "runs", "labels", args)
-    result["trained_on_exact_poses"] = train_and_test(work / "exact", work / "exact", work / "runs", "exact", args)
+    for key, root in (("trained_on_labels", work / "labelled"), ("trained_on_exact_poses", work / "exact")):
+        runs = {f"seed {seed}": train_and_test(root, work / "exact", work / "runs", f"{root.name}_seed{seed}", args, seed)
+                for seed in args.seeds}
+        result[key] = runs if len(runs) > 1 else runs[f"seed {args.seeds[0]}"]
+        if len(runs) > 1:
+            result[key]["mean"] = {k: round(float(np.mean([r[k] for r in runs.values()])), 4)
+                                   for k in ("test_median_m", "test_median_deg", "test_mean_m")}
     print(json.dumps(result, indent=2))
     return result
 

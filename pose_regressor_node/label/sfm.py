@@ -137,14 +137,13 @@ def reconstruct(workdir: Path, image_dir: Path, names_by_drive: Sequence[Sequenc
                            "record with more texture in view, drive more slowly, or keep more keyframes")
     best = max(models.values(), key=lambda r: r.num_reg_images())
     best.write_text(str(workdir))
-    poses = {}
-    for image in best.images.values():
+    poses, centres = {}, {}  # centres: by image id, as the points' tracks name the images
+    for image_id, image in best.images.items():
         if not image.has_pose:
             continue
         world_from_cam = image.cam_from_world().inverse()
         poses[image.name] = Pose(np.asarray(world_from_cam.translation), _wxyz(world_from_cam.rotation))
-    centres = {image_id: np.asarray(image.cam_from_world().inverse().translation)
-               for image_id, image in best.images.items() if image.has_pose}
+        centres[image_id] = poses[image.name].position
     points = np.array([p.xyz for p in best.points3D.values()]).reshape(-1, 3)
     viewpoints = [np.array([centres[e.image_id] for e in p.track.elements if e.image_id in centres]).reshape(-1, 3)
                   for p in best.points3D.values()]

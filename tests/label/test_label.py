@@ -104,13 +104,12 @@ def test_the_floor_height_is_taken_at_a_wide_view_angle(rng):
     floor point is seen from its nearest camera and from a second place 2-50 cm beside it, and lifted
     by 12 mm deg / angle: the median point is lifted over 1 mm, 0.7 % of the camera height; the fit of
     height = h0 - k / angle finds h0 and k."""
-    _, cameras, points, _, extrinsic = _scene(rng)
+    _, cameras, points, scene_viewpoints, extrinsic = _scene(rng)
     centres = np.array([c.position for c in cameras])
     floor = points[:3000]
-    nearest = np.argmin(np.linalg.norm(floor[:, None, :2] - centres[None, :, :2], axis=2), axis=1)
     heading = rng.uniform(0, 2 * np.pi, 3000)
     beside = rng.uniform(0.02, 0.5, (3000, 1)) * np.column_stack([np.cos(heading), np.sin(heading), np.zeros(3000)])
-    viewpoints = [np.array([centres[j], centres[j] + b]) for j, b in zip(nearest, beside)]
+    viewpoints = [np.array([seen[0], seen[0] + b]) for seen, b in zip(scene_viewpoints, beside)]  # nearest camera
     angles = floor_view_angles(viewpoints, floor, np.array([0.0, 0.0, 1.0]), 0.0)
     lifted = floor + rng.normal(0, 0.002, floor.shape)
     lifted[:, 2] += 0.012 / angles

@@ -4,7 +4,9 @@ One test drive is 600 frames whose errors are correlated over seconds: a few doz
 pieces of evidence, so one drive's coverage and rank correlation are noisy figures. This renders
 further held-out drives of the room the model was trained on (seeds no split uses), evaluates the
 model on each as ``test`` does, and prints JSON: per drive, the median errors, the share of frames
-within the predicted 1 and 2 sigma (chi-square(3): 19.9 % and 73.9 %) and Spearman(sigma, error);
+within the predicted 1 and 2 sigma with the chi-square expectation for the model's error shape
+(free: chi-square(3), 19.9 % and 73.9 %; planar: chi-square(2) for x, y, 39.3 % and 86.5 %,
+chi-square(1) for yaw, 68.3 % and 95.4 %) and Spearman(sigma, error);
 then their mean and range. ``--dataroot`` adds the dataset's own validation and test drives.
 
     PYTHONPATH=. .venv/bin/python bench/uncertainty_drives.py --model models/demo-resnet18.pt --dataroot DATA
@@ -20,6 +22,8 @@ from typing import Dict, List
 
 import numpy as np
 
+from pose_regressor_node.error_shape import ErrorShape
+from pose_regressor_node.model import load_checkpoint
 from pose_regressor_node.sim import Renderer, build_world, simulate_drive
 from pose_regressor_node.sim.dataset_writer import write_7scenes
 from pose_regressor_node.sim.world import DEMO_SEED
@@ -35,7 +39,9 @@ def _row(report) -> Dict[str, float]:
     return {"frames": s.count, "median_m": round(s.median_m, 4), "median_deg": round(s.median_deg, 3),
             "within_1sigma_t": round(u.within_1sigma_t, 4), "within_1sigma_r": round(u.within_1sigma_r, 4),
             "within_2sigma_t": round(u.within_2sigma_t, 4), "within_2sigma_r": round(u.within_2sigma_r, 4),
-            "spearman_t": round(u.spearman_t, 4), "spearman_r": round(u.spearman_r, 4)}
+            "spearman_t": round(u.spearman_t, 4), "spearman_r": round(u.spearman_r, 4),
+            "expected_1sigma_t": round(u.expected_1sigma_t, 4), "expected_1sigma_r": round(u.expected_1sigma_r, 4),
+            "expected_2sigma_t": round(u.expected_2sigma_t, 4), "expected_2sigma_r": round(u.expected_2sigma_r, 4)}
 
 
 def main() -> dict:
@@ -61,12 +67,12 @@ def main() -> dict:
             drive = simulate_drive(world, kind, int(seed), duration_s=args.duration)
             write_7scenes(scene, renderer, {"test": [drive]}, seed=1000 + number)
         rows[spec] = _row(evaluate_checkpoint(args.model, str(scene), "7scenes", work / f"report_{kind}-{seed}"))
-    keys: List[str] = [k for k in next(iter(rows.values())) if k != "frames"]
-    result = {"bench": "uncertainty_drives", "model": args.model, "drives": rows,
+    keys: List[str] = [k for k in next(iter(rows.values())) if k != "frames" and not k.startswith("expected")]
+    shape = ErrorShape.from_calibration(load_checkpoint(args.model, map_location="cpu").metadata.calibration).name
+    result = {"bench": "uncertainty_drives", "model": args.model, "error_shape": shape, "drives": rows,
               "mean": {k: round(float(np.mean([r[k] for r in rows.values()])), 4) for k in keys},
               "min": {k: round(float(np.min([r[k] for r in rows.values()])), 4) for k in keys},
-              "max": {k: round(float(np.max([r[k] for r in rows.values()])), 4) for k in keys},
-              "expected_1sigma": 0.1987, "expected_2sigma": 0.7385}
+              "max": {k: round(float(np.max([r[k] for r in rows.values()])), 4) for k in keys}}
     print(json.dumps(result, indent=2))
     return result
 

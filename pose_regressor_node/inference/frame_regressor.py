@@ -10,34 +10,14 @@ from typing import List, Optional, Sequence
 
 import numpy as np
 
+from ..error_shape import ErrorShape
 from ..geometry import Pose
 from ..measurements import PoseEstimate
 from .config import RegressorConfig
 from .preprocess import Preprocess
 from .protocol import Engine, EngineOutput
 
-__all__ = ["FrameRegressor", "base_covariance"]
-
-
-def _skew(v: np.ndarray) -> np.ndarray:
-    return np.array([[0.0, -v[2], v[1]], [v[2], 0.0, -v[0]], [-v[1], v[0], 0.0]])
-
-
-def base_covariance(var_t: float, var_r: float, lever_arm_map: np.ndarray) -> np.ndarray:
-    """6x6 covariance (REP-103 order, map axes) of base_link's pose from the camera's isotropic
-    position variance ``var_t`` (m^2) and rotation variance ``var_r`` (rad^2).
-
-    base = camera * camera_T_base, so with the camera's small rotation error d (map axes) the base
-    position moves by d x r, r = R_camera t_camera->base (the lever arm in map axes): the rotation
-    variance leaks into the position over the lever arm, and the two become correlated.
-    """
-    lever = -_skew(np.asarray(lever_arm_map, dtype=float))  # d x r = -[r]x d
-    cov = np.zeros((6, 6))
-    cov[:3, :3] = var_t * np.eye(3) + var_r * lever @ lever.T
-    cov[:3, 3:] = var_r * lever
-    cov[3:, :3] = cov[:3, 3:].T
-    cov[3:, 3:] = var_r * np.eye(3)
-    return cov
+__all__ = ["FrameRegressor"]
 
 
 class FrameRegressor:
@@ -45,13 +25,15 @@ class FrameRegressor:
 
     ``base_to_camera`` is the extrinsic (camera optical frame in base_link); the network predicts
     the camera's pose in map, and map_T_base = map_T_camera * (base_T_camera)^-1. Each estimate's
-    covariance comes from the model's calibrated log-variances when the config says ``model`` and
-    the model has an uncertainty head, else from the config's fixed standard deviations.
+    covariance comes from the model's calibrated log-variances, spread over the axes by the error
+    shape its calibration found (``error_shape``), when the config says ``model`` and the model has
+    an uncertainty head; else from the config's fixed standard deviations.
     """
 
     def __init__(self, engine: Engine, base_to_camera: Pose, config: RegressorConfig = RegressorConfig()) -> None:
         self.engine = engine
         self.preprocess = Preprocess(engine.metadata.preprocess)
+        self.error_shape = ErrorShape.from_calibration(engine.metadata.calibration)
         self.configure(config)
         self.set_extrinsic(base_to_camera)
 
@@ -81,8 +63,9 @@ class FrameRegressor:
             camera = Pose(out.xyz[i], out.quat[i])
             base = camera @ self._camera_to_base
             if log_var is not None:
-                var_t, var_r = np.exp(log_var[i]) * self.config.model_covariance_scale
-                covariance = base_covariance(float(var_t), float(var_r), base.position - camera.position)
+                var_t, var_r = np.exp(log_var[i])
+                covariance = self.config.model_covariance_scale * self.error_shape.covariance(
+                    float(var_t), float(var_r), base.position - camera.position)
             else:
                 covariance = self._fixed
             estimates.append(PoseEstimate(int(stamp), base, covariance, latency_ns))

@@ -18,7 +18,7 @@ from ..data.dataset import PoseDataset, make_loader
 from ..data.transforms import EvalTransform
 from ..errors import CheckpointError
 from ..model import load_checkpoint
-from .evaluate import calibrate_checkpoint
+from .evaluate import calibrate_checkpoint, describe_calibration
 from .loop import resolve_device
 
 
@@ -42,7 +42,5 @@ def run(args: argparse.Namespace) -> int:
                          shuffle=False, device=device, workers=args.workers)
     with torch.no_grad():
         calibration = calibrate_checkpoint(ckpt, args.checkpoint, loader, device)
-    print(f"{args.checkpoint}: calibrated on {int(calibration['frames'])} validation frames: variance x "
-          f"{calibration['variance_scale_translation']:.3f} (translation), "
-          f"x {calibration['variance_scale_rotation']:.3f} (rotation)")
+    print(f"{args.checkpoint}: {describe_calibration(calibration)}")
     return 0

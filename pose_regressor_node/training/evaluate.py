@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import asdict, dataclass
-from typing import Dict, Optional
+from typing import Dict, Optional, Tuple, Union
 
 import numpy as np
 import torch
@@ -13,13 +13,14 @@ from scipy.stats import chi2, spearmanr
 from torch import nn
 from torch.utils.data import DataLoader
 
+from ..error_shape import ErrorShape, detect_planar, rotation_error_vectors
 from ..geometry import ErrorSummary, quat_canonical, rotation_error_deg, summarize_errors, translation_error
 from ..model import Checkpoint, PoseRegressor
 
 __all__ = ["Evaluation", "Prediction", "UncertaintySummary", "calibrate_checkpoint", "calibrate_uncertainty",
-           "predict", "evaluate", "variance_scale", "summarize_uncertainty"]
+           "describe_calibration", "predict", "evaluate", "error_vectors", "variance_scale", "summarize_uncertainty"]
 
-DOF = 3  # translation and rotation errors are both modelled as isotropic 3-D Gaussians
+FREE = ErrorShape()
 
 
 @dataclass
@@ -37,22 +38,26 @@ class UncertaintySummary:
     """How well the predicted variances describe the errors on one split.
 
     ``within_1sigma_*``: share of frames whose squared error is inside the predicted 1-sigma region
-    (e^2 / sigma^2 <= 1), against the chi-square(3) expectation ``expected_1sigma``; likewise for 2 sigma.
+    (e^2 / sigma^2 <= 1), against the chi-square expectation ``expected_1sigma_*`` (3 degrees of
+    freedom for the free shape; for the planar one 2 for x, y and 1 for yaw); likewise for 2 sigma.
     ``spearman_*``: rank correlation between the predicted sigma and the actual error.
     """
 
+    shape: str
     within_1sigma_t: float
     within_2sigma_t: float
     within_1sigma_r: float
     within_2sigma_r: float
-    expected_1sigma: float
-    expected_2sigma: float
+    expected_1sigma_t: float
+    expected_2sigma_t: float
+    expected_1sigma_r: float
+    expected_2sigma_r: float
     spearman_t: float
     spearman_r: float
     median_sigma_t_m: float
     median_sigma_r_deg: float
 
-    def as_dict(self) -> Dict[str, float]:
+    def as_dict(self) -> Dict[str, Union[str, float]]:
         return asdict(self)
 
 
@@ -89,7 +94,7 @@ def predict(model: nn.Module, loader: DataLoader, device: torch.device) -> Predi
                       arrays["xyz_true"].astype(np.float64), arrays["quat_true"].astype(np.float64), arrays["index"])
 
 
-def variance_scale(squared_errors: np.ndarray, variances: np.ndarray, dof: int = DOF) -> float:
+def variance_scale(squared_errors: np.ndarray, variances: np.ndarray, dof: int) -> float:
     """The one factor c that makes ``squared_errors / (c variances)`` follow chi-square(dof) at its median.
 
     The median rather than the mean: a few gross errors (a frame the network cannot place) would
@@ -101,45 +106,74 @@ def variance_scale(squared_errors: np.ndarray, variances: np.ndarray, dof: int =
     return float(np.median(ratio) / chi2.median(dof))
 
 
-def summarize_uncertainty(t_err_m: np.ndarray, r_err_deg: np.ndarray, log_var: np.ndarray) -> UncertaintySummary:
+def error_vectors(ev: Evaluation) -> Tuple[np.ndarray, np.ndarray]:
+    """(N, 3) position errors (m) and rotation error vectors (rad, map axes) of an evaluation."""
+    return ev.xyz_pred - ev.xyz_true, rotation_error_vectors(ev.quat_pred, ev.quat_true)
+
+
+def summarize_uncertainty(position_errors: np.ndarray, rotation_errors: np.ndarray, log_var: np.ndarray,
+                          shape: ErrorShape) -> UncertaintySummary:
+    """The checks of ``UncertaintySummary`` on the parts of the errors that ``shape`` says the variances describe."""
     var_t, var_r = np.exp(log_var[:, 0]), np.exp(log_var[:, 1])
-    z_t = np.square(t_err_m) / var_t
-    z_r = np.square(np.radians(r_err_deg)) / var_r
+    err_t = np.linalg.norm(shape.translation_part(position_errors), axis=1)
+    err_r = np.linalg.norm(shape.rotation_part(rotation_errors), axis=1)
+    z_t, z_r = np.square(err_t) / var_t, np.square(err_r) / var_r
 
     def rank_corr(sigma: np.ndarray, err: np.ndarray) -> float:
         return float(spearmanr(sigma, err).statistic) if len(err) > 2 else float("nan")
 
     return UncertaintySummary(
+        shape=shape.name,
         within_1sigma_t=float(np.mean(z_t <= 1.0)), within_2sigma_t=float(np.mean(z_t <= 4.0)),
         within_1sigma_r=float(np.mean(z_r <= 1.0)), within_2sigma_r=float(np.mean(z_r <= 4.0)),
-        expected_1sigma=float(chi2.cdf(1.0, DOF)), expected_2sigma=float(chi2.cdf(4.0, DOF)),
-        spearman_t=rank_corr(np.sqrt(var_t), t_err_m), spearman_r=rank_corr(np.sqrt(var_r), r_err_deg),
+        expected_1sigma_t=float(chi2.cdf(1.0, shape.dof_translation)),
+        expected_2sigma_t=float(chi2.cdf(4.0, shape.dof_translation)),
+        expected_1sigma_r=float(chi2.cdf(1.0, shape.dof_rotation)),
+        expected_2sigma_r=float(chi2.cdf(4.0, shape.dof_rotation)),
+        spearman_t=rank_corr(np.sqrt(var_t), err_t), spearman_r=rank_corr(np.sqrt(var_r), err_r),
         median_sigma_t_m=float(np.median(np.sqrt(var_t))), median_sigma_r_deg=float(np.degrees(np.median(np.sqrt(var_r)))))
 
 
-def evaluate(model: nn.Module, loader: DataLoader, device: torch.device) -> Evaluation:
+def evaluate(model: nn.Module, loader: DataLoader, device: torch.device, shape: ErrorShape = FREE) -> Evaluation:
+    """Errors on one split; for a model with the uncertainty head, its checks under the error ``shape``
+    its calibration found (``ErrorShape.from_calibration(metadata.calibration)``)."""
     pred = predict(model, loader, device)
     quat = quat_canonical(pred.quat)
     t_err = np.asarray(translation_error(pred.xyz, pred.xyz_true))
     r_err = np.asarray(rotation_error_deg(quat, pred.quat_true))
-    uncertainty = summarize_uncertainty(t_err, r_err, pred.log_var) if pred.log_var is not None else None
-    return Evaluation(summarize_errors(t_err, r_err), pred.xyz, quat, pred.xyz_true, pred.quat_true, t_err, r_err,
-                      pred.index, pred.log_var, uncertainty)
+    ev = Evaluation(summarize_errors(t_err, r_err), pred.xyz, quat, pred.xyz_true, pred.quat_true, t_err, r_err,
+                    pred.index, pred.log_var)
+    if pred.log_var is not None:
+        ev.uncertainty = summarize_uncertainty(*error_vectors(ev), pred.log_var, shape)
+    return ev
 
 
 def calibrate_uncertainty(model: PoseRegressor, loader: DataLoader, device: torch.device) -> Dict[str, float]:
-    """Fit one variance scale per output on this (validation) split and fold it into the head's
-    ``log_var_offset``, so every engine exported from the weights returns calibrated variances."""
+    """Find the error shape of this (validation) split, fit one variance scale per output under it
+    and fold the scales into the head's ``log_var_offset``, so every engine exported from the weights
+    returns calibrated variances. Returns the calibration entries for the model's metadata."""
     ev = evaluate(model, loader, device)
     if ev.log_var is None:
         raise ValueError("the model has no uncertainty head to calibrate")
-    scale_t = variance_scale(np.square(ev.t_err), np.exp(ev.log_var[:, 0]))
-    scale_r = variance_scale(np.square(np.radians(ev.r_err)), np.exp(ev.log_var[:, 1]))
+    position_errors, rotation_errors = error_vectors(ev)
+    shape = ErrorShape.fit(detect_planar(ev.xyz_true, ev.quat_true), position_errors, rotation_errors)
+    squared_t = np.sum(np.square(shape.translation_part(position_errors)), axis=1)
+    squared_r = np.sum(np.square(shape.rotation_part(rotation_errors)), axis=1)
+    scale_t = variance_scale(squared_t, np.exp(ev.log_var[:, 0]), shape.dof_translation)
+    scale_r = variance_scale(squared_r, np.exp(ev.log_var[:, 1]), shape.dof_rotation)
     head = model.head
     with torch.no_grad():
         head.log_var_offset += torch.log(torch.tensor([scale_t, scale_r], dtype=head.log_var_offset.dtype,
                                                       device=head.log_var_offset.device))
-    return {"variance_scale_translation": scale_t, "variance_scale_rotation": scale_r, "frames": float(len(ev.t_err))}
+    return {"variance_scale_translation": scale_t, "variance_scale_rotation": scale_r, "frames": float(len(ev.t_err)),
+            **shape.to_calibration()}
+
+
+def describe_calibration(calibration: Dict[str, float]) -> str:
+    shape = ErrorShape.from_calibration(calibration)
+    return (f"calibrated on {int(calibration['frames'])} validation frames, {shape.name} error shape: variance x "
+            f"{calibration['variance_scale_translation']:.3f} (translation), "
+            f"x {calibration['variance_scale_rotation']:.3f} (rotation)")
 
 
 def calibrate_checkpoint(ckpt: Checkpoint, path: str, loader: DataLoader, device: torch.device) -> Dict[str, float]:

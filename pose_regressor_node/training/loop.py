@@ -35,7 +35,7 @@ from ..model import PoseLoss, PoseRegressor, UncertaintyLoss, build_model, load_
 from ..model.distillation import DistillationLoss, DistillWeights
 from ..paths import cache_dir
 from .config import DistillConfig, TrainConfig
-from .evaluate import calibrate_checkpoint, evaluate
+from .evaluate import calibrate_checkpoint, describe_calibration, evaluate
 
 __all__ = ["train", "lr_at", "resolve_device", "parameter_digest", "TrainResult"]
 
@@ -301,6 +301,4 @@ def _calibrate_best(path: Path, val_loader, device: torch.device, show: bool) ->
     calibration = calibrate_checkpoint(load_checkpoint(str(path), map_location=str(device)), str(path), val_loader,
                                        device)
     if show:
-        tqdm.write(f"uncertainty calibrated on the validation split ({int(calibration['frames'])} frames): variance x "
-                   f"{calibration['variance_scale_translation']:.3f} (translation), "
-                   f"x {calibration['variance_scale_rotation']:.3f} (rotation)")
+        tqdm.write(f"uncertainty {describe_calibration(calibration)}")

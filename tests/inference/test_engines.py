@@ -7,16 +7,20 @@ import onnx
 import pytest
 import torch
 
+from pose_regressor_node.error_shape import ErrorShape
 from pose_regressor_node.errors import EngineError
 from pose_regressor_node.geometry import rotation_error_deg
 from pose_regressor_node.inference import Preprocess, load_engine
+from pose_regressor_node.inference.config import RegressorConfig
 from pose_regressor_node.inference.export import export_onnx
+from pose_regressor_node.inference.frame_regressor import FrameRegressor
 from pose_regressor_node.inference.model_file import METADATA_KEY, onnx_output_names
 from pose_regressor_node.metadata import ModelMetadata, PreprocessSpec
 from pose_regressor_node.model import build_model, load_checkpoint, save_checkpoint
+from pose_regressor_node.sim import default_extrinsic
 
 
-def _save(path, uncertainty: bool):
+def _save(path, uncertainty: bool, calibration=None):
     torch.manual_seed(0)
     model = build_model("resnet18", uncertainty=uncertainty).eval()
     with torch.no_grad():  # realistic outputs: metres away from the origin, rotations all around
@@ -27,7 +31,8 @@ def _save(path, uncertainty: bool):
             model.head.fc_log_var.weight.mul_(1000.0)
             model.head.log_var_offset.copy_(torch.tensor([0.7, -1.3]))
     save_checkpoint(str(path), model, ModelMetadata(arch="resnet18", arch_options=model.options,
-                                                    preprocess=PreprocessSpec(resize=72, crop=64)))
+                                                    preprocess=PreprocessSpec(resize=72, crop=64),
+                                                    calibration=calibration or {}))
     return path
 
 
@@ -65,6 +70,30 @@ def test_every_engine_returns_the_calibrated_log_variances(checkpoint, batch):
         raw = model.head.fc_log_var(model.head.relu(model.head.fc(model.backbone.forward_features(
             torch.from_numpy(batch))[0])))
     np.testing.assert_allclose(out.log_var, raw.numpy() + [0.7, -1.3], atol=1e-4)  # the offset is in the output
+
+
+def test_the_published_covariance_follows_the_error_shape_the_model_carries(checkpoint, tmp_path, rng):
+    """A car's model (planar shape, in its metadata through ONNX): its variances on x, y and yaw, the
+    measured constants on z, roll and pitch; an older model without a shape: isotropic."""
+    shape = ErrorShape(planar=True, height_var=2e-6, tilt_var=1e-4)
+    planar = _save(tmp_path / "planar.pt", uncertainty=True, calibration={"frames": 10.0, **shape.to_calibration()})
+    onnx_path = export_onnx(str(planar), str(tmp_path / "planar.onnx"))
+    frames = [rng.integers(0, 255, (72, 96, 3), dtype=np.uint8) for _ in range(2)]
+    config = RegressorConfig(model_covariance_scale=2.0)
+    for path in (planar, onnx_path):
+        regressor = FrameRegressor(load_engine(str(path), device="cpu"), default_extrinsic(), config)
+        assert regressor.error_shape == shape
+        log_var = regressor.infer(frames).log_var
+        for estimate, (var_t, var_r) in zip(regressor.estimate(frames, [1, 2]), np.exp(log_var)):
+            cov = estimate.covariance
+            np.testing.assert_allclose(cov[3:, 3:], 2.0 * np.diag([1e-4, 1e-4, var_r]), rtol=1e-5)
+            # x and y carry the head's variance (plus what yaw adds over the lever arm), z only the constant
+            assert min(cov[0, 0], cov[1, 1]) >= 2.0 * var_t * (1 - 1e-6) and cov[2, 2] < 1e-4
+            assert np.all(np.linalg.eigvalsh(cov) > 0)
+    free = FrameRegressor(load_engine(str(checkpoint), device="cpu"), default_extrinsic(), config)
+    assert not free.error_shape.planar
+    cov = free.estimate(frames[:1], [1])[0].covariance
+    assert cov[3, 3] == pytest.approx(cov[5, 5]) and cov[3, 3] == pytest.approx(cov[4, 4])
 
 
 def test_a_model_without_the_head_still_runs_everywhere(old_checkpoint, batch, tmp_path):

@@ -116,13 +116,14 @@ def test_calibrate_command_recalibrates_a_stopped_run_and_refuses_a_model_withou
     result = train(_config(tiny_scene, tmp_path, niter=2), quiet=True)
     calibrated = load_checkpoint(str(result.best_path)).metadata.calibration
     assert calibrated["frames"] > 0  # train calibrated best.pt at its end
+    assert calibrated["planar"] == 1.0  # a car's drive: errors in the floor's plane and about the vertical
     assert main(["calibrate", str(result.best_path), "--dataroot", str(tiny_scene), "--device", "cpu",
                  "--workers", "0"]) == 0
     again = load_checkpoint(str(result.best_path)).metadata.calibration
     # the same split again: the variances already fit it, so the new scales are about 1
     assert again["variance_scale_translation"] == pytest.approx(1.0, rel=1e-3)
     assert again["variance_scale_rotation"] == pytest.approx(1.0, rel=1e-3)
-    assert "calibrated on" in capsys.readouterr().out
+    assert "planar error shape" in capsys.readouterr().out
 
     # an fp16 file (what export and the demo model ship) stays fp16: calibrating must not double its size
     half = tmp_path / "half.pt"

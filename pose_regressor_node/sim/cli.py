@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Dict, List
 
 from ..cli_args import non_negative_float, non_negative_int, positive_float, positive_int
 from ..errors import ParameterError
 from .bag_writer import write_rosbag2
 from .coverage import CoverageSpec, coverage_views
-from .dataset_writer import FrameSource, write_7scenes
-from .drive import SPLITS, simulate_drive, split_drives
+from .dataset_writer import write_7scenes
+from .drive import SPLITS, drives_in_order, simulate_drive, split_drives
 from .renderer import Renderer
 from .world import DEMO_SEED, build_world
 
@@ -42,15 +41,12 @@ def run(args: argparse.Namespace) -> int:
     renderer = Renderer(world)
     if args.format == "7scenes":
         splits = [args.split] if args.split else list(SPLITS)
-        drives: Dict[str, List[FrameSource]] = {s: list(split_drives(world, s, args.duration, args.camera_rate))
-                                                for s in splits}
-        views = 0
-        if "train" in drives and args.coverage_spacing > 0:
-            coverage = coverage_views(world, CoverageSpec(args.coverage_spacing, args.coverage_headings))
-            drives["train"].append(coverage)
-            views = len(coverage)
-        write_7scenes(args.out, renderer, drives, realistic=not args.ideal, workers=args.workers or None)
-        print(f"wrote {sum(len(d) for d in drives.values())} sequences to {args.out}"
+        coverage = coverage_views(world, CoverageSpec(args.coverage_spacing, args.coverage_headings)) \
+            if "train" in splits and args.coverage_spacing > 0 else None
+        sources = drives_in_order(world, splits, args.duration, args.camera_rate, coverage)
+        views = len(coverage) if coverage is not None else 0
+        write_7scenes(args.out, renderer, sources, realistic=not args.ideal, workers=args.workers or None)
+        print(f"wrote {len(sources)} sequences to {args.out}"
               + (f" (train includes {views} coverage views)" if views else ""))
         return 0
     if args.drive:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 from pathlib import Path
-from typing import Dict, Iterator, List, Mapping, Optional, Protocol, Sequence, Tuple
+from typing import Dict, Iterator, List, Mapping, Optional, Protocol, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
@@ -62,33 +62,35 @@ def _write_frame(job) -> None:
     _WORKER(job)
 
 
-def write_7scenes(out: Path, renderer: Renderer, drives: Mapping[str, Sequence[FrameSource]], realistic: bool = True,
-                  image_ext: str = ".jpg", seed: int = 0, workers: Optional[int] = None) -> Path:
+def write_7scenes(out: Path, renderer: Renderer,
+                  drives: Union[Mapping[str, Sequence[FrameSource]], Sequence[Tuple[str, FrameSource]]],
+                  realistic: bool = True, image_ext: str = ".jpg", seed: int = 0, workers: Optional[int] = None) -> Path:
     """``out/seq-XX/frame-XXXXXX.{color.jpg,pose.txt}`` plus the split files (val is our addition).
 
-    A split holds drives or coverage views (anything with ``name`` and ``frames()``). Frames render in
-    ``workers`` processes (default: one per core); each frame's sensor noise is seeded by its sequence
-    and index, so the output does not depend on the number of workers. Sequence numbers continue after
-    the ``seq-XX`` folders already in ``out``, so splits written one call at a time never overwrite
-    each other's frames.
+    ``drives``: split -> sources, or (split, source) pairs in the order their sequences are numbered;
+    a source is a drive or coverage views (anything with ``frames()``). Frames render in ``workers``
+    processes (default: one per core); each frame's sensor noise is seeded by its sequence and index,
+    so the output does not depend on the number of workers. Sequence numbers continue after the
+    ``seq-XX`` folders already in ``out``, so splits written one call at a time never overwrite each
+    other's frames.
     """
     out.mkdir(parents=True, exist_ok=True)
     existing = [int(p.name[4:]) for p in out.glob("seq-*") if p.is_dir() and p.name[4:].isdigit()]
     sequence = max(existing, default=0)
+    pairs = [(split, source) for split, sources in drives.items() for source in sources] \
+        if isinstance(drives, Mapping) else list(drives)
     jobs: List[Tuple[str, int, int, int, np.ndarray]] = []
     names: Dict[str, List[str]] = {}
-    for split, sources in drives.items():
-        names[split] = []
-        for source in sources:
-            sequence += 1
-            folder = out / f"seq-{sequence:02d}"
-            folder.mkdir(exist_ok=True)
-            names[split].append(f"sequence{sequence}")
-            jobs += [(str(folder), sequence, i, stamp_ns, pose.as_matrix())
-                     for i, (stamp_ns, pose) in enumerate(source.frames())]
+    for split, source in pairs:
+        sequence += 1
+        folder = out / f"seq-{sequence:02d}"
+        folder.mkdir(exist_ok=True)
+        names.setdefault(split, []).append(f"sequence{sequence}")
+        jobs += [(str(folder), sequence, i, stamp_ns, pose.as_matrix())
+                 for i, (stamp_ns, pose) in enumerate(source.frames())]
     args = (renderer.world, renderer.camera, realistic, image_ext, seed)
     workers = min(len(jobs), workers or os.cpu_count() or 1)
-    progress = tqdm(total=len(jobs), desc=f"rendering {', '.join(drives)}", unit="frame")
+    progress = tqdm(total=len(jobs), desc=f"rendering {', '.join(names)}", unit="frame")
     if workers <= 1:
         writer = _FrameWriter(*args)
         for job in jobs:

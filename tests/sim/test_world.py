@@ -11,10 +11,12 @@ from pose_regressor_node.sim import (
     RenderOptions,
     build_world,
     default_extrinsic,
+    drives_in_order,
     generate_trajectory,
     simulate_drive,
     split_drives,
 )
+from pose_regressor_node.sim.dataset_writer import write_7scenes
 from pose_regressor_node.sim.trajectory import V_MAX, V_MIN
 
 
@@ -106,3 +108,27 @@ def test_splits_do_not_share_frames(world):
         for b in keys[i + 1:]:
             if a[0] != b[0]:
                 assert not stamps_and_positions[a] & stamps_and_positions[b], (a, b)
+
+
+def test_sequence_numbers_of_existing_drives_never_move(world):
+    """A frame's sensor noise is seeded by its sequence number: drives added later (the validation
+    split's loop and figure-eight) come after the test drive, which stays seq-09 as it always was."""
+    coverage = simulate_drive(world, "loop", 99, duration_s=1.0)  # stands in for the coverage views
+    order = drives_in_order(world, ["train", "val", "test"], duration_s=1.0, coverage=coverage)
+    names = [(split, getattr(source, "name", "")) for split, source in order]
+    assert names[:9] == [("train", "loop-1"), ("train", "figure8-2"), ("train", "waypoints-3"),
+                         ("train", "waypoints-4"), ("train", "loop-5"), ("train", "waypoints-6"),
+                         ("train", "loop-99"), ("val", "waypoints-11"), ("test", "waypoints-21")]
+    assert names[9:] == [("val", "loop-12"), ("val", "figure8-13")]
+    assert [s for s, _ in drives_in_order(world, ["val"], duration_s=1.0, coverage=coverage)] == ["val"] * 3
+    with pytest.raises(ValueError, match="unknown split"):
+        drives_in_order(world, ["holdout"])
+
+
+def test_drives_written_in_order_number_their_sequences_in_that_order(world, renderer, tmp_path):
+    first = simulate_drive(world, "loop", 1, duration_s=0.2)
+    second = simulate_drive(world, "figure8", 2, duration_s=0.2)
+    write_7scenes(tmp_path, renderer, [("val", first), ("test", second), ("val", second)], workers=1)
+    assert (tmp_path / "ValidationSplit.txt").read_text().split() == ["sequence1", "sequence3"]
+    assert (tmp_path / "TestSplit.txt").read_text().split() == ["sequence2"]
+    assert len(list((tmp_path / "seq-01").glob("*.color.jpg"))) == len(list(first.frames()))

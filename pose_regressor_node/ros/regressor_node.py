@@ -89,7 +89,8 @@ class RegressorNode(Node):
         self.create_timer(1.0, self._publish_diagnostics)
         self.get_logger().info(f"backend {self.regressor.engine.backend} on {self.regressor.engine.device}, "
                                f"input {self.regressor.preprocess.spec.crop}px, transport {self.config.image_transport}, "
-                               f"covariance from {self.regressor.covariance_source}")
+                               f"covariance from {self.regressor.covariance_source} "
+                               f"({self.regressor.error_shape.name} error shape)")
 
     # ------------------------------------------------------------------ camera extrinsic
     def _make_tf_buffer(self):
@@ -228,7 +229,8 @@ class RegressorNode(Node):
                    "processing_ms_p50": p50, "processing_ms_p95": p95, "capture_to_publish_ms_p50": c50,
                    "capture_to_publish_ms_p95": c95, "image_transport_ms_p50": t50, "image_transport_ms_p95": t95,
                    "backend": engine.backend, "device": engine.device,
-                   "covariance_source": self.regressor.covariance_source, "model_loading": loading,
+                   "covariance_source": self.regressor.covariance_source,
+                   "error_shape": self.regressor.error_shape.name, "model_loading": loading,
                    **dict(sorted(self.counts.items()))}
         diagnostics.publish(self, self.diagnostics_pub, "pose regressor", "camera", values_, self.problems.summary(),
                             stale=self.input_rate.rate() == 0.0)

@@ -94,6 +94,7 @@ def test_processing_is_timed_from_dds_reception(regressor):
     assert 0.0 <= transport < processing  # in-process delivery is quicker than the inference after it
     assert float(_diag_value(h, diags, "image_transport_ms_p50")) == pytest.approx(transport, abs=1e-3)
     assert float(_diag_value(h, diags, "processing_ms_p50")) == pytest.approx(processing, abs=1e-3)
+    assert _diag_value(h, diags, "error_shape") == "free"  # a model calibrated before shapes (or never)
 
 
 def test_bad_images_are_counted_and_the_node_keeps_running(regressor):

@@ -22,12 +22,10 @@ from typing import Dict, List
 
 import numpy as np
 
-from pose_regressor_node.error_shape import ErrorShape
-from pose_regressor_node.model import load_checkpoint
 from pose_regressor_node.sim import Renderer, build_world, simulate_drive
 from pose_regressor_node.sim.dataset_writer import write_7scenes
 from pose_regressor_node.sim.world import DEMO_SEED
-from pose_regressor_node.training.report import evaluate_checkpoint
+from pose_regressor_node.training.report import SceneReport, evaluate_checkpoint
 
 DEFAULT_DRIVES = ["loop:31", "figure8:32", "waypoints:33", "waypoints:34", "loop:35", "figure8:36"]
 
@@ -55,20 +53,21 @@ def main() -> dict:
     work = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="uncertainty_drives_"))
     world = build_world(DEMO_SEED)
     renderer = Renderer(world)
-    rows: Dict[str, Dict[str, float]] = {}
+    reports: Dict[str, SceneReport] = {}
     if args.dataroot:
         for split in ("val", "test"):
-            rows[f"dataset {split}"] = _row(evaluate_checkpoint(args.model, args.dataroot, "7scenes",
-                                                                work / f"report_{split}", split=split))
+            reports[f"dataset {split}"] = evaluate_checkpoint(args.model, args.dataroot, "7scenes",
+                                                              work / f"report_{split}", split=split)
     for number, spec in enumerate(args.drives):
         kind, seed = spec.split(":")
         scene = work / f"{kind}-{seed}"
         if not (scene / "TestSplit.txt").exists():
             drive = simulate_drive(world, kind, int(seed), duration_s=args.duration)
             write_7scenes(scene, renderer, {"test": [drive]}, seed=1000 + number)
-        rows[spec] = _row(evaluate_checkpoint(args.model, str(scene), "7scenes", work / f"report_{kind}-{seed}"))
+        reports[spec] = evaluate_checkpoint(args.model, str(scene), "7scenes", work / f"report_{kind}-{seed}")
+    rows = {name: _row(report) for name, report in reports.items()}
     keys: List[str] = [k for k in next(iter(rows.values())) if k != "frames" and not k.startswith("expected")]
-    shape = ErrorShape.from_calibration(load_checkpoint(args.model, map_location="cpu").metadata.calibration).name
+    shape = next(iter(reports.values())).evaluation.uncertainty.shape  # the model's, the same for every drive
     result = {"bench": "uncertainty_drives", "model": args.model, "error_shape": shape, "drives": rows,
               "mean": {k: round(float(np.mean([r[k] for r in rows.values()])), 4) for k in keys},
               "min": {k: round(float(np.min([r[k] for r in rows.values()])), 4) for k in keys},

@@ -24,11 +24,11 @@ Old checkpoints, calibrated before shapes existed, carry no ``planar`` entry and
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, Mapping
+from typing import Dict, Mapping, Tuple
 
 import numpy as np
 
-from .geometry import quat_conjugate, quat_multiply
+from .geometry import quat_conjugate, quat_multiply, quat_to_rotvec, skew
 
 __all__ = ["ErrorShape", "detect_planar", "rotation_error_vectors", "PLANAR_HEIGHT_SPAN_M", "PLANAR_TILT_DEG"]
 
@@ -47,14 +47,8 @@ def rotation_error_vectors(q_hat: np.ndarray, q: np.ndarray) -> np.ndarray:
     """(N, 3) rotation vectors (rad, map axes) of ``q_hat * q^-1``: the error's axis times its angle.
 
     In map axes, so the third component of a car's error is its yaw error."""
-    rel = quat_multiply(np.asarray(q_hat, dtype=np.float64), quat_conjugate(np.asarray(q, dtype=np.float64)))
-    rel = rel / np.linalg.norm(rel, axis=-1, keepdims=True)
-    rel = np.where(rel[..., :1] < 0.0, -rel, rel)  # the shorter way round
-    sin_half = np.linalg.norm(rel[..., 1:], axis=-1, keepdims=True)
-    angle = 2.0 * np.arctan2(sin_half, rel[..., :1])
-    # angle / sin_half -> 2 as the rotation vanishes
-    factor = np.where(sin_half > 1e-12, angle / np.maximum(sin_half, 1e-12), 2.0)
-    return rel[..., 1:] * factor
+    q_hat, q = np.atleast_2d(np.asarray(q_hat, dtype=np.float64)), np.atleast_2d(np.asarray(q, dtype=np.float64))
+    return quat_to_rotvec(quat_multiply(q_hat, quat_conjugate(q)))
 
 
 def detect_planar(positions: np.ndarray, quaternions: np.ndarray) -> bool:
@@ -93,15 +87,14 @@ class ErrorShape:
     def dof_rotation(self) -> int:
         return 1 if self.planar else 3
 
-    def translation_part(self, errors: np.ndarray) -> np.ndarray:
-        """The components of (N, 3) position errors that the head's translation variance describes."""
-        errors = np.asarray(errors, dtype=np.float64)
-        return errors[:, :2] if self.planar else errors
-
-    def rotation_part(self, errors: np.ndarray) -> np.ndarray:
-        """The components of (N, 3) rotation error vectors (map axes) that the rotation variance describes."""
-        errors = np.asarray(errors, dtype=np.float64)
-        return errors[:, 2:] if self.planar else errors
+    def error_norms(self, position_errors: np.ndarray, rotation_errors: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        """(N,) sizes of the parts of (N, 3) position errors and rotation error vectors (map axes) that
+        the head's two variances describe: x, y and yaw for planar, everything for free."""
+        position_errors = np.asarray(position_errors, dtype=np.float64)
+        rotation_errors = np.asarray(rotation_errors, dtype=np.float64)
+        if self.planar:
+            position_errors, rotation_errors = position_errors[:, :2], rotation_errors[:, 2:]
+        return np.linalg.norm(position_errors, axis=1), np.linalg.norm(rotation_errors, axis=1)
 
     def covariance(self, var_t: float, var_r: float, lever_arm_map: np.ndarray) -> np.ndarray:
         """6x6 covariance (REP-103 order, map axes) of base_link's pose from the camera's variances.
@@ -115,7 +108,7 @@ class ErrorShape:
             rotation = np.diag([self.tilt_var, self.tilt_var, var_r])
         else:
             position, rotation = var_t * np.eye(3), var_r * np.eye(3)
-        lever = -_skew(np.asarray(lever_arm_map, dtype=float))  # d x r = -[r]x d
+        lever = -skew(np.asarray(lever_arm_map, dtype=float))  # d x r = -[r]x d
         cov = np.zeros((6, 6))
         cov[:3, :3] = position + lever @ rotation @ lever.T
         cov[:3, 3:] = lever @ rotation
@@ -147,7 +140,3 @@ class ErrorShape:
             return cls(planar=False)
         return cls(planar=True, height_var=float(calibration.get("height_var_m2", _MIN_HEIGHT_VAR)),
                    tilt_var=float(calibration.get("tilt_var_rad2", _MIN_TILT_VAR)))
-
-
-def _skew(v: np.ndarray) -> np.ndarray:
-    return np.array([[0.0, -v[2], v[1]], [v[2], 0.0, -v[0]], [-v[1], v[0], 0.0]])

@@ -39,6 +39,7 @@ __all__ = [
     "yaw_of",
     "quat_from_rotvec",
     "quat_to_rotvec",
+    "skew",
     "interpolate_pose",
     "pose_from_twist",
     "translation_error",
@@ -174,13 +175,23 @@ def quat_from_rotvec(rotvec: Sequence[float] | np.ndarray) -> np.ndarray:
 
 
 def quat_to_rotvec(q: Sequence[float] | np.ndarray) -> np.ndarray:
-    """Logarithm map: shortest rotation (angle <= pi) as axis * angle."""
+    """Logarithm map: shortest rotation (angle <= pi) as axis * angle; broadcasts over leading axes."""
     q = quat_canonical(q)
+    if q.ndim > 1:
+        sin_half = np.linalg.norm(q[..., 1:], axis=-1, keepdims=True)
+        angle = 2.0 * np.arctan2(sin_half, q[..., :1])
+        # angle / sin_half -> 2 as the rotation vanishes
+        return q[..., 1:] * np.where(sin_half < 1e-12, 2.0, angle / np.maximum(sin_half, 1e-12))
     sin_half = float(np.linalg.norm(q[1:]))
     if sin_half < 1e-12:
         return 2.0 * q[1:]
     angle = 2.0 * math.atan2(sin_half, q[0])
     return q[1:] / sin_half * angle
+
+
+def skew(v: np.ndarray) -> np.ndarray:
+    """[v]x: the matrix with [v]x u = v x u."""
+    return np.array([[0.0, -v[2], v[1]], [v[2], 0.0, -v[0]], [-v[1], v[0], 0.0]])
 
 
 @dataclass(frozen=True)

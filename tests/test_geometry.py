@@ -18,6 +18,7 @@ from pose_regressor_node.geometry import (
     quat_to_euler,
     quat_to_rotvec,
     rotation_error_deg,
+    skew,
     summarize_errors,
     translation_error,
     yaw_of,
@@ -125,3 +126,13 @@ def test_quat_multiply_matches_matrix_product():
     q1, q2 = quat_from_euler(0.3, 0.1, -1.0), quat_from_euler(-0.2, 0.5, 2.0)
     r = Pose([0, 0, 0], quat_multiply(q1, q2)).rotation
     np.testing.assert_allclose(r, Pose([0, 0, 0], q1).rotation @ Pose([0, 0, 0], q2).rotation, atol=1e-12)
+
+
+def test_rotvec_of_a_batch_matches_each_quaternion_and_skew_is_the_cross_product():
+    rng = np.random.default_rng(3)
+    rotvecs = np.vstack([np.zeros(3), [1e-14, 0.0, 0.0], rng.normal(0.0, 1.0, (20, 3))])
+    quats = np.array([quat_from_rotvec(v) for v in rotvecs])
+    quats[3] *= -2.0  # not unit, the other hemisphere: the same rotation
+    np.testing.assert_allclose(quat_to_rotvec(quats), [quat_to_rotvec(q) for q in quats], atol=1e-12)
+    u, v = rng.normal(size=3), rng.normal(size=3)
+    np.testing.assert_allclose(skew(u) @ v, np.cross(u, v), atol=1e-12)

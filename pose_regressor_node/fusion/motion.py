@@ -15,14 +15,10 @@ from typing import Tuple, Union
 
 import numpy as np
 
-from ..geometry import Pose, angle_diff, quat_conjugate, quat_from_rotvec, quat_multiply, quat_to_rotvec, yaw_of
+from ..geometry import Pose, angle_diff, quat_conjugate, quat_from_rotvec, quat_multiply, quat_to_rotvec, skew, yaw_of
 from .config import FusionConfig
 
-__all__ = ["PlanarModel", "SpatialModel", "MotionModel", "skew"]
-
-
-def skew(v: np.ndarray) -> np.ndarray:
-    return np.array([[0.0, -v[2], v[1]], [v[2], 0.0, -v[0]], [-v[1], v[0], 0.0]])
+__all__ = ["PlanarModel", "SpatialModel", "MotionModel"]
 
 
 class PlanarModel:

@@ -69,8 +69,7 @@ def simulate_drive(world: World, kind: str, seed: int, duration_s: float = 60.0,
 
 
 def split_drives(world: World, split: str, duration_s: float = 60.0, camera_rate_hz: float = 10.0) -> List[Drive]:
-    if split not in SPLITS:
-        raise ValueError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
+    _check_split(split)
     return [simulate_drive(world, kind, seed, duration_s=duration_s, camera_rate_hz=camera_rate_hz)
             for kind, seed in SPLITS[split]]
 
@@ -80,8 +79,7 @@ def drives_in_order(world: World, splits: Sequence[str], duration_s: float = 60.
     """(split, source) for the drives of ``splits`` in ``DRIVES`` order, the order to write them in;
     ``coverage`` (views for the train split) goes right after the last train drive."""
     for split in splits:
-        if split not in SPLITS:
-            raise ValueError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
+        _check_split(split)
     sources: List[Tuple[str, FrameSource]] = [
         (split, simulate_drive(world, kind, seed, duration_s=duration_s, camera_rate_hz=camera_rate_hz))
         for split, kind, seed in DRIVES if split in splits]
@@ -89,3 +87,8 @@ def drives_in_order(world: World, splits: Sequence[str], duration_s: float = 60.
         after_train = max(i for i, (split, _) in enumerate(sources) if split == "train") + 1
         sources.insert(after_train, ("train", coverage))
     return sources
+
+
+def _check_split(split: str) -> None:
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")

@@ -115,8 +115,7 @@ def summarize_uncertainty(position_errors: np.ndarray, rotation_errors: np.ndarr
                           shape: ErrorShape) -> UncertaintySummary:
     """The checks of ``UncertaintySummary`` on the parts of the errors that ``shape`` says the variances describe."""
     var_t, var_r = np.exp(log_var[:, 0]), np.exp(log_var[:, 1])
-    err_t = np.linalg.norm(shape.translation_part(position_errors), axis=1)
-    err_r = np.linalg.norm(shape.rotation_part(rotation_errors), axis=1)
+    err_t, err_r = shape.error_norms(position_errors, rotation_errors)
     z_t, z_r = np.square(err_t) / var_t, np.square(err_r) / var_r
 
     def rank_corr(sigma: np.ndarray, err: np.ndarray) -> float:
@@ -157,10 +156,9 @@ def calibrate_uncertainty(model: PoseRegressor, loader: DataLoader, device: torc
         raise ValueError("the model has no uncertainty head to calibrate")
     position_errors, rotation_errors = error_vectors(ev)
     shape = ErrorShape.fit(detect_planar(ev.xyz_true, ev.quat_true), position_errors, rotation_errors)
-    squared_t = np.sum(np.square(shape.translation_part(position_errors)), axis=1)
-    squared_r = np.sum(np.square(shape.rotation_part(rotation_errors)), axis=1)
-    scale_t = variance_scale(squared_t, np.exp(ev.log_var[:, 0]), shape.dof_translation)
-    scale_r = variance_scale(squared_r, np.exp(ev.log_var[:, 1]), shape.dof_rotation)
+    err_t, err_r = shape.error_norms(position_errors, rotation_errors)
+    scale_t = variance_scale(np.square(err_t), np.exp(ev.log_var[:, 0]), shape.dof_translation)
+    scale_r = variance_scale(np.square(err_r), np.exp(ev.log_var[:, 1]), shape.dof_rotation)
     head = model.head
     with torch.no_grad():
         head.log_var_offset += torch.log(torch.tensor([scale_t, scale_r], dtype=head.log_var_offset.dtype,

@@ -6,7 +6,7 @@ further held-out drives of the room the model was trained on (seeds no split use
 model on each as ``test`` does, and prints JSON: per drive, the median errors, the share of frames
 within the predicted 1 and 2 sigma with the chi-square expectation for the model's error shape
 (free: chi-square(3), 19.9 % and 73.9 %; planar: chi-square(2) for x, y, 39.3 % and 86.5 %,
-chi-square(1) for yaw, 68.3 % and 95.4 %) and Spearman(sigma, error);
+chi-square(1) for yaw, 68.3 % and 95.4 %) and Spearman(sigma, error) with its 95 % block-bootstrap interval;
 then their mean and range. ``--dataroot`` adds the dataset's own validation and test drives.
 
     PYTHONPATH=. .venv/bin/python bench/uncertainty_drives.py --model models/demo-resnet18.pt --dataroot DATA
@@ -38,6 +38,8 @@ def _row(report) -> Dict[str, float]:
             "within_1sigma_t": round(u.within_1sigma_t, 4), "within_1sigma_r": round(u.within_1sigma_r, 4),
             "within_2sigma_t": round(u.within_2sigma_t, 4), "within_2sigma_r": round(u.within_2sigma_r, 4),
             "spearman_t": round(u.spearman_t, 4), "spearman_r": round(u.spearman_r, 4),
+            "spearman_t_interval": [round(v, 4) for v in u.spearman_t_interval],
+            "spearman_r_interval": [round(v, 4) for v in u.spearman_r_interval],
             "expected_1sigma_t": round(u.expected_1sigma_t, 4), "expected_1sigma_r": round(u.expected_1sigma_r, 4),
             "expected_2sigma_t": round(u.expected_2sigma_t, 4), "expected_2sigma_r": round(u.expected_2sigma_r, 4)}
 
@@ -66,7 +68,8 @@ def main() -> dict:
             write_7scenes(scene, renderer, {"test": [drive]}, seed=1000 + number)
         reports[spec] = evaluate_checkpoint(args.model, str(scene), "7scenes", work / f"report_{kind}-{seed}")
     rows = {name: _row(report) for name, report in reports.items()}
-    keys: List[str] = [k for k in next(iter(rows.values())) if k != "frames" and not k.startswith("expected")]
+    keys: List[str] = [k for k in next(iter(rows.values()))
+                       if k != "frames" and not k.startswith("expected") and not k.endswith("interval")]
     shape = next(iter(reports.values())).evaluation.uncertainty.shape  # the model's, the same for every drive
     result = {"bench": "uncertainty_drives", "model": args.model, "error_shape": shape, "drives": rows,
               "mean": {k: round(float(np.mean([r[k] for r in rows.values()])), 4) for k in keys},

@@ -36,6 +36,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {u.shape} error shape; within the predicted 1 sigma: translation {u.within_1sigma_t:.1%} "
                   f"(chi-square {u.expected_1sigma_t:.1%}), rotation {u.within_1sigma_r:.1%} ({u.expected_1sigma_r:.1%}); "
                   f"2 sigma: {u.within_2sigma_t:.1%} ({u.expected_2sigma_t:.1%}), {u.within_2sigma_r:.1%} "
-                  f"({u.expected_2sigma_r:.1%}); Spearman(sigma, error): {u.spearman_t:.3f}, {u.spearman_r:.3f}")
+                  f"({u.expected_2sigma_r:.1%}); Spearman(sigma, error): {u.spearman_t:.3f} "
+                  f"[{u.spearman_t_interval[0]:.3f}, {u.spearman_t_interval[1]:.3f}], {u.spearman_r:.3f} "
+                  f"[{u.spearman_r_interval[0]:.3f}, {u.spearman_r_interval[1]:.3f}] (95 % block bootstrap)")
         print(f"  files: {', '.join(str(p) for p in report.files.values())}")
     return 0

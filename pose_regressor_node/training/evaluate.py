@@ -9,13 +9,14 @@ from typing import Dict, Optional, Tuple, Union
 
 import numpy as np
 import torch
-from scipy.stats import chi2, spearmanr
+from scipy.stats import chi2
 from torch import nn
 from torch.utils.data import DataLoader
 
 from ..error_shape import ErrorShape, detect_planar, rotation_error_vectors
 from ..geometry import ErrorSummary, quat_canonical, rotation_error_deg, summarize_errors, translation_error
 from ..model import Checkpoint, PoseRegressor
+from .rank_correlation import spearman, spearman_interval
 
 __all__ = ["Evaluation", "Prediction", "UncertaintySummary", "calibrate_checkpoint", "calibrate_uncertainty",
            "describe_calibration", "predict", "evaluate", "error_vectors", "variance_scale", "summarize_uncertainty"]
@@ -40,7 +41,9 @@ class UncertaintySummary:
     ``within_1sigma_*``: share of frames whose squared error is inside the predicted 1-sigma region
     (e^2 / sigma^2 <= 1), against the chi-square expectation ``expected_1sigma_*`` (3 degrees of
     freedom for the free shape; for the planar one 2 for x, y and 1 for yaw); likewise for 2 sigma.
-    ``spearman_*``: rank correlation between the predicted sigma and the actual error.
+    ``spearman_*``: rank correlation between the predicted sigma and the actual error, and
+    ``spearman_*_interval`` its 95 % interval under a moving-block bootstrap over the frames in time
+    order (one drive's errors are correlated over seconds, so its rank correlation is a noisy figure).
     """
 
     shape: str
@@ -54,6 +57,8 @@ class UncertaintySummary:
     expected_2sigma_r: float
     spearman_t: float
     spearman_r: float
+    spearman_t_interval: Tuple[float, float]
+    spearman_r_interval: Tuple[float, float]
     median_sigma_t_m: float
     median_sigma_r_deg: float
 
@@ -113,14 +118,11 @@ def error_vectors(ev: Evaluation) -> Tuple[np.ndarray, np.ndarray]:
 
 def summarize_uncertainty(position_errors: np.ndarray, rotation_errors: np.ndarray, log_var: np.ndarray,
                           shape: ErrorShape) -> UncertaintySummary:
-    """The checks of ``UncertaintySummary`` on the parts of the errors that ``shape`` says the variances describe."""
+    """The checks of ``UncertaintySummary`` on the parts of the errors that ``shape`` says the variances
+    describe; the frames in time order."""
     var_t, var_r = np.exp(log_var[:, 0]), np.exp(log_var[:, 1])
     err_t, err_r = shape.error_norms(position_errors, rotation_errors)
     z_t, z_r = np.square(err_t) / var_t, np.square(err_r) / var_r
-
-    def rank_corr(sigma: np.ndarray, err: np.ndarray) -> float:
-        return float(spearmanr(sigma, err).statistic) if len(err) > 2 else float("nan")
-
     return UncertaintySummary(
         shape=shape.name,
         within_1sigma_t=float(np.mean(z_t <= 1.0)), within_2sigma_t=float(np.mean(z_t <= 4.0)),
@@ -129,7 +131,8 @@ def summarize_uncertainty(position_errors: np.ndarray, rotation_errors: np.ndarr
         expected_2sigma_t=float(chi2.cdf(4.0, shape.dof_translation)),
         expected_1sigma_r=float(chi2.cdf(1.0, shape.dof_rotation)),
         expected_2sigma_r=float(chi2.cdf(4.0, shape.dof_rotation)),
-        spearman_t=rank_corr(np.sqrt(var_t), err_t), spearman_r=rank_corr(np.sqrt(var_r), err_r),
+        spearman_t=spearman(var_t, err_t), spearman_r=spearman(var_r, err_r),
+        spearman_t_interval=spearman_interval(var_t, err_t), spearman_r_interval=spearman_interval(var_r, err_r),
         median_sigma_t_m=float(np.median(np.sqrt(var_t))), median_sigma_r_deg=float(np.degrees(np.median(np.sqrt(var_r)))))
 
 
@@ -143,7 +146,10 @@ def evaluate(model: nn.Module, loader: DataLoader, device: torch.device, shape: 
     ev = Evaluation(summarize_errors(t_err, r_err), pred.xyz, quat, pred.xyz_true, pred.quat_true, t_err, r_err,
                     pred.index, pred.log_var)
     if pred.log_var is not None:
-        ev.uncertainty = summarize_uncertainty(*error_vectors(ev), pred.log_var, shape)
+        order = np.argsort(pred.index, kind="stable")  # time order, for the rank correlation's interval
+        position_errors, rotation_errors = error_vectors(ev)
+        ev.uncertainty = summarize_uncertainty(position_errors[order], rotation_errors[order], pred.log_var[order],
+                                               shape)
     return ev
 
 

@@ -1,4 +1,5 @@
-"""The training loop for ``train`` and ``distill``: one linear function, read top to bottom.
+"""The training loop for ``train`` and ``distill``; ``train`` reads top to bottom: data, student,
+objective, resume, epochs, calibration.
 
 Seeded; AMP on CUDA; warm-up + cosine learning rate; frames from the frame cache (decoded once);
 model selection on the validation split (``best.pt``) plus ``last.pt`` and periodic snapshots;
@@ -16,26 +17,27 @@ import math
 import os
 import random
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader
 from torch.utils.data.distributed import DistributedSampler
 from tqdm import tqdm
 
-from ..data import load_samples, scene_extent
+from ..data import Sample, load_samples, scene_extent
 from ..data.cache import CachedPoseDataset, ColorJitter, FrameCache, cached_loader
 from ..errors import CheckpointError, ParameterError
 from ..metadata import ModelMetadata, PreprocessSpec
-from ..model import PoseLoss, PoseRegressor, UncertaintyLoss, build_model, load_checkpoint, save_checkpoint
-from ..model.distillation import DistillationLoss, DistillWeights
+from ..model import PoseRegressor, build_model, load_checkpoint, save_checkpoint
 from ..paths import cache_dir
 from .config import DistillConfig, TrainConfig
 from .evaluate import calibrate_checkpoint, describe_calibration, evaluate
+from .objective import TrainingObjective
 
 __all__ = ["train", "lr_at", "resolve_device", "parameter_digest", "TrainResult"]
 
@@ -91,26 +93,26 @@ def _score(summary) -> float:
     return summary.median_m + summary.median_deg / 10.0
 
 
-def train(config: TrainConfig, distill: Optional[DistillConfig] = None, quiet: bool = False) -> TrainResult:
-    config.validate()
-    rank, local_rank, world = _distributed()
-    device = resolve_device(config.device)
-    if device.type == "cuda" and world > 1:
-        device = torch.device("cuda", local_rank)
-        torch.cuda.set_device(device)
-    _seed_everything(config.seed + rank)
-    run_dir = Path(config.runs_dir) / config.name
-    run_dir.mkdir(parents=True, exist_ok=True)
-    show = rank == 0 and not quiet
+@dataclass
+class _Data:
+    """The splits' loaders over the frame cache; selection on the validation split, never on test."""
 
-    # --- data: decoded once into the frame cache; selection on the validation split, never on test
+    spec: PreprocessSpec
+    train_samples: List[Sample]
+    extent: float  # the training scene's diagonal
+    train_loader: DataLoader
+    val_loader: DataLoader
+    sampler: Optional[DistributedSampler]
+
+
+def _load_data(config: TrainConfig, rank: int, world: int, device: torch.device, show: bool) -> _Data:
+    """Decode each split once into the frame cache (rank 0 builds it, the other ranks wait and open it)."""
     spec = PreprocessSpec(resize=config.resize, crop=config.crop)
     train_samples = load_samples(config.dataset, Path(config.dataroot), "train")
     val_samples = load_samples(config.dataset, Path(config.dataroot), "val")
-    extent = scene_extent(train_samples)
     frames_dir = Path(config.cache_dir) if config.cache_dir else cache_dir("frames")
     if world > 1 and rank != 0:
-        dist.barrier()  # rank 0 builds the caches, the others open them
+        dist.barrier()
     train_cache = FrameCache.build(train_samples, spec, config.crop_margin, frames_dir, config.workers, show)
     val_cache = FrameCache.build(val_samples, spec, 0, frames_dir, config.workers, show)
     if world > 1 and rank == 0:
@@ -124,152 +126,196 @@ def train(config: TrainConfig, distill: Optional[DistillConfig] = None, quiet: b
                                  drop_last=len(train_set) > config.batch_size, pin_memory=pin)
     val_loader = cached_loader(CachedPoseDataset(val_samples, val_cache, None), config.batch_size, shuffle=False,
                                pin_memory=pin)
+    return _Data(spec, train_samples, scene_extent(train_samples), train_loader, val_loader, sampler)
 
-    # --- models: teacher and student from the same builder
+
+def _build_student(config: TrainConfig, train_samples: List[Sample], device: torch.device) -> PoseRegressor:
     arch_options: Dict[str, Any] = {"width_mult": config.width_mult} if config.model == "mobilenet_v2" else {}
-    plain = build_model(config.model, dropout=config.dropout, uncertainty=config.uncertainty, **arch_options).to(device)
+    model = build_model(config.model, dropout=config.dropout, uncertainty=config.uncertainty, **arch_options).to(device)
     with torch.no_grad():  # start at the middle of the scene, not at its corner (the origin)
-        plain.head.fc_xyz.bias.copy_(torch.tensor(np.mean([s.pose.position for s in train_samples], axis=0)))
+        model.head.fc_xyz.bias.copy_(torch.tensor(np.mean([s.pose.position for s in train_samples], axis=0)))
     if config.pretrained:
-        plain.load_backbone_weights(config.pretrained)
-    criterion = PoseLoss(beta=config.beta, learn_weights=config.learn_beta).to(device)
-    uncertainty_loss = UncertaintyLoss() if config.uncertainty else None
-    distill_teacher: Optional[PoseRegressor] = None
-    distiller: Optional[DistillationLoss] = None
-    if distill is not None:
-        distill_teacher = load_checkpoint(distill.teacher_path, arch=distill.teacher_model, map_location=str(device)).model
-        distill_teacher.eval().requires_grad_(False)
-        distiller = DistillationLoss(plain.tap_channels, distill_teacher.tap_channels, distill.cs_taps, distill.hint_tap,
-                                     distill.kl, DistillWeights(distill.alpha, distill.sigma)).to(device)
-    params = list(plain.parameters()) + list(criterion.parameters())
-    params += list(distiller.parameters()) if distiller is not None else []
-    optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
-    scaler = torch.amp.GradScaler("cuda", enabled=config.amp and device.type == "cuda")
+        model.load_backbone_weights(config.pretrained)
+    return model
 
-    steps_per_epoch = len(train_loader) if config.max_steps_per_epoch is None else min(
-        len(train_loader), config.max_steps_per_epoch)
-    total_steps = steps_per_epoch * config.niter
-    start_epoch, step, best_score, best_val = 0, 0, math.inf, {}
-    if config.resume:
-        ckpt = load_checkpoint(config.resume, arch=config.model, map_location=str(device))
-        plain.load_state_dict(ckpt.model.state_dict())
-        if ckpt.optimizer_state is None:
-            raise CheckpointError(f"{config.resume} holds no optimizer state; resume needs a last.pt from training")
-        optimizer.load_state_dict(ckpt.optimizer_state)
-        extra = ckpt.extra
-        start_epoch, step = int(ckpt.metadata.epoch), int(ckpt.metadata.step)
-        best_score, best_val = float(extra.get("best_score", math.inf)), dict(extra.get("best_val", {}))
-        if "criterion" in extra:
-            criterion.load_state_dict(extra["criterion"])
-        if distiller is not None and "distiller" in extra:
-            distiller.load_state_dict(extra["distiller"])
-    model: torch.nn.Module = plain  # the one every forward goes through; checkpoints save ``plain``
-    if world > 1:
-        model = DistributedDataParallel(plain, device_ids=[device.index] if device.type == "cuda" else None)
 
-    writer = None
-    if rank == 0:
-        from torch.utils.tensorboard import SummaryWriter  # noqa: PLC0415 - heavy import, rank 0 only
+@dataclass
+class _Progress:
+    """Where a run stands: what ``last.pt`` keeps and ``--resume`` restores."""
 
-        writer = SummaryWriter(str(run_dir / "tensorboard"))
-    csv_path = run_dir / "log.csv"
-    taps = distiller.taps if distiller is not None else ()
-    t_start = time.time()
-    paths = {"best": run_dir / "best.pt", "last": run_dir / "last.pt"}
+    epoch: int = 0  # epochs completed
+    step: int = 0
+    best_score: float = math.inf
+    best_val: Dict[str, float] = field(default_factory=dict)
 
-    def checkpoint(path: Path, epoch: int, val: Dict[str, float]) -> None:
-        meta = ModelMetadata(arch=config.model, arch_options=plain.options, preprocess=spec,
-                             dataset=f"{config.dataset}:{config.dataroot}", step=step, epoch=epoch, val_errors=val)
-        extra = {"config": config.to_dict(), "distill": distill.to_dict() if distill else None,
-                 "best_score": best_score, "best_val": best_val, "criterion": criterion.state_dict(),
-                 "scene_extent": extent}
-        if distiller is not None:
-            extra["distiller"] = distiller.state_dict()
-        save_checkpoint(str(path), plain, meta, optimizer=optimizer, extra=extra)
 
-    for epoch in range(start_epoch, config.niter):
-        if sampler is not None:
-            sampler.set_epoch(epoch)
-        model.train()
-        sums: Dict[str, float] = {}
-        bar = tqdm(train_loader, total=steps_per_epoch, desc=f"epoch {epoch + 1}/{config.niter}", disable=not show,
-                   leave=False, unit="batch")
-        epoch_start, images_seen = time.perf_counter(), 0  # the training steps' own rate, batches fetched included
-        for batch_index, (images, xyz, quat, _) in enumerate(bar):
-            if batch_index >= steps_per_epoch:
-                break
-            images_seen += len(images)
-            for group in optimizer.param_groups:
-                group["lr"] = lr_at(step, total_steps, int(config.warmup_epochs * steps_per_epoch), config.lr)
-            images, xyz, quat = (t.to(device, non_blocking=True) for t in (images, xyz, quat))
-            with torch.autocast(device.type, enabled=scaler.is_enabled()):
-                out = model(images, taps=taps)  # through the DDP wrapper, taps included
-                pred_xyz, pred_quat = out.xyz.float(), out.quat.float()
-                loss, parts = criterion(pred_xyz, pred_quat, xyz, quat)
-                parts["loss_pose"] = float(loss.detach())
-                if uncertainty_loss is not None and out.log_var is not None:
-                    nll, nll_parts = uncertainty_loss(out.log_var.float(), pred_xyz, pred_quat, xyz, quat)
-                    loss = loss + config.uncertainty_weight * nll
-                    parts.update(nll_parts)
-                if distiller is not None and distill_teacher is not None:
-                    with torch.no_grad():
-                        teacher_taps = distill_teacher(images, taps=taps).taps
-                    extra_loss, distill_parts = distiller({k: v.float() for k, v in out.taps.items()},
-                                                          {k: v.float() for k, v in teacher_taps.items()},
-                                                          xyz, quat, extent)
-                    loss = loss + extra_loss
-                    parts.update(distill_parts)
-            if not torch.isfinite(loss):
-                raise ParameterError(f"loss became {float(loss)} at step {step}; lower --lr or check the data")
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            if world > 1:
-                _average_gradients(criterion, distiller)
-            scaler.step(optimizer)
-            scaler.update()
-            parts["loss_total"] = float(loss.detach())
+def _resume(path: str, config: TrainConfig, student: PoseRegressor, optimizer: torch.optim.Optimizer,
+            objective: TrainingObjective, device: torch.device) -> _Progress:
+    ckpt = load_checkpoint(path, arch=config.model, map_location=str(device))
+    student.load_state_dict(ckpt.model.state_dict())
+    if ckpt.optimizer_state is None:
+        raise CheckpointError(f"{path} holds no optimizer state; resume needs a last.pt from training")
+    optimizer.load_state_dict(ckpt.optimizer_state)
+    objective.load_state(ckpt.extra)
+    return _Progress(int(ckpt.metadata.epoch), int(ckpt.metadata.step),
+                     float(ckpt.extra.get("best_score", math.inf)), dict(ckpt.extra.get("best_val", {})))
+
+
+class _RunLog:
+    """``log.csv`` (a row per epoch) and TensorBoard scalars (per step and per epoch); rank 0 writes them."""
+
+    def __init__(self, run_dir: Path, enabled: bool) -> None:
+        self.csv_path = run_dir / "log.csv"
+        self.writer = None
+        if enabled:
+            from torch.utils.tensorboard import SummaryWriter  # noqa: PLC0415 - heavy import, rank 0 only
+
+            self.writer = SummaryWriter(str(run_dir / "tensorboard"))
+
+    def step(self, step: int, parts: Dict[str, float], lr: float) -> None:
+        if self.writer is not None:
             for k, v in parts.items():
-                sums[k] = sums.get(k, 0.0) + v
-            step += 1
-            if writer is not None:
-                for k, v in parts.items():
-                    writer.add_scalar(f"train/{k}", v, step)
-                writer.add_scalar("train/lr", optimizer.param_groups[0]["lr"], step)
-            bar.set_postfix(loss=f"{parts['loss_total']:.3f}")
-        images_per_s = images_seen / max(time.perf_counter() - epoch_start, 1e-9)
-        if rank != 0:
-            continue
-        val = evaluate(plain, val_loader, device).summary
-        val_dict = {"median_m": val.median_m, "median_deg": val.median_deg, "mean_m": val.mean_m,
-                    "mean_deg": val.mean_deg}
-        row = {"epoch": epoch + 1, "step": step, "lr": optimizer.param_groups[0]["lr"], "train_images_per_s": images_per_s,
-               **{k: v / max(1, steps_per_epoch) for k, v in sums.items()}, **{f"val_{k}": v for k, v in val_dict.items()}}
-        new_file = not csv_path.exists()
-        with open(csv_path, "a", newline="") as f:
+                self.writer.add_scalar(f"train/{k}", v, step)
+            self.writer.add_scalar("train/lr", lr, step)
+
+    def epoch(self, step: int, row: Dict[str, float], val: Dict[str, float]) -> None:
+        new_file = not self.csv_path.exists()
+        with open(self.csv_path, "a", newline="") as f:
             w = csv.DictWriter(f, fieldnames=list(row))
             if new_file:
                 w.writeheader()
             w.writerow(row)
-        if writer is not None:
-            for k, v in val_dict.items():
-                writer.add_scalar(f"val/{k}", v, step)
-        if _score(val) < best_score:
-            best_score, best_val = _score(val), val_dict
-            checkpoint(paths["best"], epoch + 1, val_dict)
-        checkpoint(paths["last"], epoch + 1, val_dict)
+        if self.writer is not None:
+            for k, v in val.items():
+                self.writer.add_scalar(f"val/{k}", v, step)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+@dataclass(frozen=True)
+class _Schedule:
+    steps_per_epoch: int
+    total_steps: int
+    warmup_steps: int
+    peak_lr: float
+
+    @classmethod
+    def of(cls, config: TrainConfig, batches: int) -> _Schedule:
+        steps = batches if config.max_steps_per_epoch is None else min(batches, config.max_steps_per_epoch)
+        return cls(steps, steps * config.niter, int(config.warmup_epochs * steps), config.lr)
+
+    def lr(self, step: int) -> float:
+        return lr_at(step, self.total_steps, self.warmup_steps, self.peak_lr)
+
+
+def _train_epoch(model: torch.nn.Module, data: _Data, objective: TrainingObjective, optimizer: torch.optim.Optimizer,
+                 scaler: torch.amp.GradScaler, schedule: _Schedule, progress: _Progress,
+                 log: _RunLog, desc: str, show: bool) -> Tuple[Dict[str, float], float]:
+    """One pass over the training loader. Returns the summed loss parts and the training steps' own
+    rate in images/s, batch fetching included."""
+    device = next(model.parameters()).device
+    distributed = isinstance(model, DistributedDataParallel)
+    sums: Dict[str, float] = {}
+    bar = tqdm(data.train_loader, total=schedule.steps_per_epoch, desc=desc, disable=not show, leave=False,
+               unit="batch")
+    start, images_seen = time.perf_counter(), 0
+    for batch_index, (images, xyz, quat, _) in enumerate(bar):
+        if batch_index >= schedule.steps_per_epoch:
+            break
+        images_seen += len(images)
+        for group in optimizer.param_groups:
+            group["lr"] = schedule.lr(progress.step)
+        images, xyz, quat = (t.to(device, non_blocking=True) for t in (images, xyz, quat))
+        with torch.autocast(device.type, enabled=scaler.is_enabled()):
+            loss, parts = objective(model, images, xyz, quat)
+        if not torch.isfinite(loss):
+            raise ParameterError(f"loss became {float(loss)} at step {progress.step}; lower --lr or check the data")
+        optimizer.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        if distributed:
+            _average_gradients(*objective.trainable)
+        scaler.step(optimizer)
+        scaler.update()
+        parts["loss_total"] = float(loss.detach())
+        for k, v in parts.items():
+            sums[k] = sums.get(k, 0.0) + v
+        progress.step += 1
+        log.step(progress.step, parts, optimizer.param_groups[0]["lr"])
+        bar.set_postfix(loss=f"{parts['loss_total']:.3f}")
+    return sums, images_seen / max(time.perf_counter() - start, 1e-9)
+
+
+def train(config: TrainConfig, distill: Optional[DistillConfig] = None, quiet: bool = False) -> TrainResult:
+    """Train (or, with ``distill``, distil into) a pose regressor; see the module's docstring."""
+    config.validate()
+    rank, local_rank, world = _distributed()
+    device = resolve_device(config.device)
+    if device.type == "cuda" and world > 1:
+        device = torch.device("cuda", local_rank)
+        torch.cuda.set_device(device)
+    _seed_everything(config.seed + rank)
+    run_dir = Path(config.runs_dir) / config.name
+    run_dir.mkdir(parents=True, exist_ok=True)
+    show = rank == 0 and not quiet
+
+    data = _load_data(config, rank, world, device, show)
+    student = _build_student(config, data.train_samples, device)
+    objective = TrainingObjective(config, distill, student, data.extent, device)
+    params = list(student.parameters()) + [p for m in objective.trainable for p in m.parameters()]
+    optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+    scaler = torch.amp.GradScaler("cuda", enabled=config.amp and device.type == "cuda")
+    schedule = _Schedule.of(config, len(data.train_loader))
+    progress = _resume(config.resume, config, student, optimizer, objective, device) if config.resume else _Progress()
+    model: torch.nn.Module = student  # the one every forward goes through; checkpoints save ``student``
+    if world > 1:
+        model = DistributedDataParallel(student, device_ids=[device.index] if device.type == "cuda" else None)
+    log = _RunLog(run_dir, rank == 0)
+    t_start = time.time()
+    paths = {"best": run_dir / "best.pt", "last": run_dir / "last.pt"}
+
+    def checkpoint(path: Path, val: Dict[str, float]) -> None:
+        meta = ModelMetadata(arch=config.model, arch_options=student.options, preprocess=data.spec,
+                             dataset=f"{config.dataset}:{config.dataroot}", step=progress.step, epoch=progress.epoch,
+                             val_errors=val)
+        extra = {"config": config.to_dict(), "distill": distill.to_dict() if distill else None,
+                 "best_score": progress.best_score, "best_val": progress.best_val, "scene_extent": data.extent,
+                 **objective.state()}
+        save_checkpoint(str(path), student, meta, optimizer=optimizer, extra=extra)
+
+    for epoch in range(progress.epoch, config.niter):
+        if data.sampler is not None:
+            data.sampler.set_epoch(epoch)
+        model.train()
+        sums, images_per_s = _train_epoch(model, data, objective, optimizer, scaler, schedule, progress, log,
+                                          f"epoch {epoch + 1}/{config.niter}", show)
+        progress.epoch = epoch + 1
+        if rank != 0:
+            continue
+        val = evaluate(student, data.val_loader, device).summary
+        val_dict = {"median_m": val.median_m, "median_deg": val.median_deg, "mean_m": val.mean_m,
+                    "mean_deg": val.mean_deg}
+        row = {"epoch": epoch + 1, "step": progress.step, "lr": optimizer.param_groups[0]["lr"],
+               "train_images_per_s": images_per_s, **{k: v / max(1, schedule.steps_per_epoch) for k, v in sums.items()},
+               **{f"val_{k}": v for k, v in val_dict.items()}}
+        log.epoch(progress.step, row, val_dict)
+        if _score(val) < progress.best_score:
+            progress.best_score, progress.best_val = _score(val), val_dict
+            checkpoint(paths["best"], val_dict)
+        checkpoint(paths["last"], val_dict)
         if (epoch + 1) % config.save_epoch_freq == 0:
-            checkpoint(run_dir / f"epoch{epoch + 1:04d}.pt", epoch + 1, val_dict)
+            checkpoint(run_dir / f"epoch{epoch + 1:04d}.pt", val_dict)
         if show:
             tqdm.write(f"epoch {epoch + 1}: loss {row.get('loss_total', 0):.4f}  val median "
-                       f"{val.median_m:.3f} m {val.median_deg:.2f} deg (best {best_val['median_m']:.3f} m)")
-    if writer is not None:
-        writer.close()
+                       f"{val.median_m:.3f} m {val.median_deg:.2f} deg (best {progress.best_val['median_m']:.3f} m)")
+    log.close()
     if rank == 0 and config.uncertainty and paths["best"].exists():
-        _calibrate_best(paths["best"], val_loader, device, show)
+        _calibrate_best(paths["best"], data.val_loader, device, show)
     if world > 1:
         dist.barrier()
-    return TrainResult(run_dir, paths["best"], paths["last"], best_val, config.niter, time.time() - t_start,
-                       parameter_digest(plain, criterion, distiller))
+    return TrainResult(run_dir, paths["best"], paths["last"], progress.best_val, config.niter, time.time() - t_start,
+                       parameter_digest(student, *objective.trainable))
 
 
 def parameter_digest(*modules: Optional[torch.nn.Module]) -> str:

@@ -52,6 +52,7 @@ from ..measurements import OdometrySample, PoseEstimate
 from . import kalman
 from .config import FusionConfig
 from .consensus import Candidate, consensus
+from .inputs import Decision, covariance_problem, future_problem, measurement_covariance, odometry_problem
 from .monitor import CONSISTENT, INCONSISTENT, SCALE, chi2_quantile, relative_motion_test, window_variances
 from .motion import MotionModel, PlanarModel, SpatialModel
 from .state import ABSENT, DROPPED, SUSPECT, TRUSTED, FilterState
@@ -62,15 +63,6 @@ Measurement = Union[OdometrySample, PoseEstimate]
 VELOCITY_TIME_CONSTANT_S = 0.2  # smoothing of the velocity taken from odometry
 NIS_MEMORY = 0.1  # weight of each new pose in the running NIS mean
 JUMP_CONFIRMATIONS = 3  # too-old poses in a row, in increasing time, that mean the clock jumped back
-
-
-@dataclass(frozen=True)
-class Decision:
-    """What the filter did with one input; ``reason`` is a short machine-readable word."""
-
-    accepted: bool
-    reason: str
-    detail: str = ""
 
 
 @dataclass(frozen=True)
@@ -156,14 +148,15 @@ class PoseFuser:
     def add_odometry(self, sample: OdometrySample, now_ns: Optional[int] = None) -> Decision:
         """``now_ns``: the receiver's clock (the node's, or the arrival time in replay), for the one
         future-stamp check; None skips it."""
-        problem = self._future(sample.stamp_ns, now_ns) or self._check_odometry(sample)
+        problem = (future_problem(sample.stamp_ns, now_ns, self.config.max_future_s)
+                   or odometry_problem(sample, self.config))
         if problem is not None:
             return self._refuse(problem)
         return self._insert(_Event(sample.stamp_ns, sample))
 
     def add_pose(self, estimate: PoseEstimate, now_ns: Optional[int] = None) -> Decision:
-        r_cov = self._measurement_covariance(estimate)
-        problem = self._future(estimate.stamp_ns, now_ns) or _check_covariance(r_cov)
+        r_cov = measurement_covariance(estimate, self.config, self.model)
+        problem = future_problem(estimate.stamp_ns, now_ns, self.config.max_future_s) or covariance_problem(r_cov)
         if problem is not None:
             return self._refuse(problem)
         dims = self.model.translation_dims
@@ -331,7 +324,9 @@ class PoseFuser:
         else:
             event.extrapolated = self._advance_to(state, event.stamp_ns, k + 1)
             event.odom_at = state.odom_pose
-            r_cov = event.r_cov if event.r_cov is not None else self._measurement_covariance(event.item)
+            r_cov = event.r_cov
+            if r_cov is None:
+                r_cov = measurement_covariance(event.item, self.config, self.model)
             event.decision = self._pose_step(state, event.item, r_cov, k)
 
     def _is_jump(self, a: OdometrySample, b: OdometrySample) -> bool:
@@ -596,20 +591,6 @@ class PoseFuser:
         p[-1, -1] = previous[-1, -1] if previous is not None else self.config.odometry_scale_std ** 2
         return p
 
-    def _measurement_covariance(self, estimate: PoseEstimate) -> np.ndarray:
-        cov6 = np.array(estimate.covariance, dtype=float)
-        std_xy, std_z, std_rot = self.config.measurement_override
-        if std_xy is not None:
-            cov6[:2, :] = cov6[:, :2] = 0.0
-            cov6[0, 0] = cov6[1, 1] = std_xy ** 2
-        if std_z is not None:
-            cov6[2, :] = cov6[:, 2] = 0.0
-            cov6[2, 2] = std_z ** 2
-        if std_rot is not None:
-            cov6[3:, :] = cov6[:, 3:] = 0.0
-            cov6[3:, 3:] = np.eye(3) * std_rot ** 2
-        return self.model.reduce(cov6)
-
     def _initial_covariance(self, covariance: Optional[np.ndarray]) -> np.ndarray:
         if covariance is not None:
             p = self.model.reduce(np.asarray(covariance, dtype=float).reshape(6, 6))
@@ -633,40 +614,7 @@ class PoseFuser:
         return FusedState(stamp_ns if stamp_ns is not None else int(state.time_ns or 0), state.pose, cov6, map_to_odom,
                           twist)
 
-    def _check_odometry(self, sample: OdometrySample) -> Optional[Decision]:
-        total = float(sample.twist.sum()) + float(sample.pose_covariance.sum()) + float(sample.twist_covariance.sum())
-        if not math.isfinite(total):  # a NaN or an inf makes the sum one; then say which
-            for name in ("twist", "pose_covariance", "twist_covariance"):
-                if not math.isfinite(float(getattr(sample, name).sum())):
-                    return Decision(False, "invalid", f"odometry {name} has NaN or inf")
-            return Decision(False, "invalid", "odometry twist and covariances overflow")
-        if self.config.process_noise == "odometry" and np.any(np.diag(sample.twist_covariance) < 0):
-            return Decision(False, "invalid", "odometry twist covariance has negative variances")
-        return None
-
-    def _future(self, stamp_ns: int, now_ns: Optional[int]) -> Optional[Decision]:
-        if now_ns is not None and stamp_ns > now_ns + int(self.config.max_future_s * 1e9):
-            ahead = (stamp_ns - now_ns) * 1e-9
-            return Decision(False, "future", f"stamp is {ahead:.3f} s ahead of now")
-        return None
 
 
 def _symmetric(p: np.ndarray) -> np.ndarray:
     return 0.5 * (p + p.T)
-
-
-def _check_covariance(cov: np.ndarray) -> Optional[Decision]:
-    """Why a regressed pose's covariance cannot be used, or None."""
-    if not math.isfinite(float(cov.sum())):
-        return Decision(False, "invalid", "covariance has NaN or inf")
-    diagonal = cov.diagonal()
-    if float(diagonal.min()) <= 0:
-        return Decision(False, "invalid", "covariance has zero or negative variances")
-    # the largest variance bounds every entry of a positive semi-definite matrix: the tolerance's scale
-    if float(np.abs(cov - cov.T).max()) > 1e-9 + 1e-6 * float(diagonal.max()):
-        return Decision(False, "invalid", "covariance is not symmetric")
-    try:
-        np.linalg.cholesky(cov)
-    except np.linalg.LinAlgError:
-        return Decision(False, "invalid", "covariance is not positive definite")
-    return None

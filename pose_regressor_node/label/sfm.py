@@ -77,59 +77,20 @@ def reconstruct(workdir: Path, image_dir: Path, names_by_drive: Sequence[Sequenc
     database.unlink(missing_ok=True)
     names = [n for drive in names_by_drive for n in drive]
     stages = tqdm(total=4, desc="structure from motion", unit="stage", disable=not progress)
-
     stages.set_postfix_str(f"SIFT features of {len(names)} keyframes")
-    reader = pycolmap.ImageReaderOptions()
-    reader.camera_model, reader.camera_params = camera.model, camera.params_text
-    extraction = pycolmap.FeatureExtractionOptions()
-    extraction.num_threads = options.extraction_threads
-    extraction.sift.max_num_features = options.max_features
-    pycolmap.extract_features(database, image_dir, image_names=names, camera_mode=pycolmap.CameraMode.SINGLE,
-                              reader_options=reader, extraction_options=extraction, device=pycolmap.Device.cpu)
+    _extract(pycolmap, database, image_dir, names, camera, options)
     stages.update()
-
+    stages.set_postfix_str("sequential matching")
     matching = pycolmap.FeatureMatchingOptions()
     matching.num_threads = 1
-    stages.set_postfix_str("sequential matching")
-    sequential = pycolmap.SequentialPairingOptions()
-    sequential.overlap, sequential.quadratic_overlap = options.overlap, True
-    pycolmap.match_sequential(database, matching_options=matching, pairing_options=sequential,
-                              device=pycolmap.Device.cpu)
+    _match_sequential(pycolmap, database, matching, options)
     stages.update()
-
     pairs = _cross_drive_pairs(names_by_drive, options.cross_drive_every)
     stages.set_postfix_str(f"{len(pairs)} pairs across drives")
-    if pairs:
-        pairs_file = workdir / "cross_drive_pairs.txt"
-        pairs_file.write_text("\n".join(pairs) + "\n")
-        imported = pycolmap.ImportedPairingOptions()
-        imported.match_list_path = str(pairs_file)
-        pycolmap.match_image_pairs(database, matching_options=matching, pairing_options=imported,
-                                   device=pycolmap.Device.cpu)
+    _match_pairs(pycolmap, database, matching, pairs, workdir / "cross_drive_pairs.txt")
     stages.update()
-
     stages.set_postfix_str(f"{options.mapper} mapping")
-    sparse = workdir / "sparse"
-    if sparse.exists():
-        shutil.rmtree(sparse)
-    sparse.mkdir()
-    if options.mapper == "global":
-        mapper = pycolmap.GlobalPipelineOptions()
-        mapper.random_seed = options.seed
-        mapper.num_threads = options.mapping_threads
-        models = pycolmap.global_mapping(database, image_dir, sparse, mapper)
-    else:
-        mapper = pycolmap.IncrementalPipelineOptions()
-        mapper.random_seed = options.seed
-        mapper.num_threads = options.mapping_threads
-        mapper.ba_refine_focal_length = False
-        mapper.ba_refine_principal_point = False
-        mapper.ba_refine_extra_params = False
-        registered = tqdm(total=len(names), desc="registering keyframes", unit="image", leave=False,
-                          disable=not progress)
-        models = pycolmap.incremental_mapping(database, image_dir, sparse, mapper,
-                                              next_image_callback=registered.update)
-        registered.close()
+    models = _map(pycolmap, database, image_dir, workdir / "sparse", len(names), options, progress)
     stages.update()
     stages.close()
     if not models:
@@ -137,17 +98,76 @@ def reconstruct(workdir: Path, image_dir: Path, names_by_drive: Sequence[Sequenc
                            "record with more texture in view, drive more slowly, or keep more keyframes")
     best = max(models.values(), key=lambda r: r.num_reg_images())
     best.write_text(str(workdir))
+    return _result(best, len(models), workdir)
+
+
+def _extract(pycolmap, database: Path, image_dir: Path, names: List[str], camera: ColmapCamera,
+             options: SfmOptions) -> None:
+    """SIFT features of the keyframes, one shared camera with the known intrinsics."""
+    reader = pycolmap.ImageReaderOptions()
+    reader.camera_model, reader.camera_params = camera.model, camera.params_text
+    extraction = pycolmap.FeatureExtractionOptions()
+    extraction.num_threads = options.extraction_threads
+    extraction.sift.max_num_features = options.max_features
+    pycolmap.extract_features(database, image_dir, image_names=names, camera_mode=pycolmap.CameraMode.SINGLE,
+                              reader_options=reader, extraction_options=extraction, device=pycolmap.Device.cpu)
+
+
+def _match_sequential(pycolmap, database: Path, matching, options: SfmOptions) -> None:
+    """Each keyframe against its neighbours in the recording (and at quadratic distances, for loops)."""
+    sequential = pycolmap.SequentialPairingOptions()
+    sequential.overlap, sequential.quadratic_overlap = options.overlap, True
+    pycolmap.match_sequential(database, matching_options=matching, pairing_options=sequential,
+                              device=pycolmap.Device.cpu)
+
+
+def _match_pairs(pycolmap, database: Path, matching, pairs: List[str], pairs_file: Path) -> None:
+    """The listed pairs (across drives: what ties several drives into one model)."""
+    if not pairs:
+        return
+    pairs_file.write_text("\n".join(pairs) + "\n")
+    imported = pycolmap.ImportedPairingOptions()
+    imported.match_list_path = str(pairs_file)
+    pycolmap.match_image_pairs(database, matching_options=matching, pairing_options=imported,
+                               device=pycolmap.Device.cpu)
+
+
+def _map(pycolmap, database: Path, image_dir: Path, sparse: Path, keyframes: int, options: SfmOptions,
+         progress: bool) -> dict:
+    """The reconstructions (by index) of the global or the incremental mapper; intrinsics held fixed."""
+    if sparse.exists():
+        shutil.rmtree(sparse)
+    sparse.mkdir()
+    if options.mapper == "global":
+        mapper = pycolmap.GlobalPipelineOptions()
+        mapper.random_seed = options.seed
+        mapper.num_threads = options.mapping_threads
+        return pycolmap.global_mapping(database, image_dir, sparse, mapper)
+    mapper = pycolmap.IncrementalPipelineOptions()
+    mapper.random_seed = options.seed
+    mapper.num_threads = options.mapping_threads
+    mapper.ba_refine_focal_length = False
+    mapper.ba_refine_principal_point = False
+    mapper.ba_refine_extra_params = False
+    registered = tqdm(total=keyframes, desc="registering keyframes", unit="image", leave=False, disable=not progress)
+    models = pycolmap.incremental_mapping(database, image_dir, sparse, mapper, next_image_callback=registered.update)
+    registered.close()
+    return models
+
+
+def _result(reconstruction, models: int, workdir: Path) -> SfmResult:
+    """Camera-to-world poses by image name, the points and, per point, the centres of the cameras that saw it."""
     poses, centres = {}, {}  # centres: by image id, as the points' tracks name the images
-    for image_id, image in best.images.items():
+    for image_id, image in reconstruction.images.items():
         if not image.has_pose:
             continue
         world_from_cam = image.cam_from_world().inverse()
         poses[image.name] = Pose(np.asarray(world_from_cam.translation), _wxyz(world_from_cam.rotation))
         centres[image_id] = poses[image.name].position
-    points = np.array([p.xyz for p in best.points3D.values()]).reshape(-1, 3)
+    points = np.array([p.xyz for p in reconstruction.points3D.values()]).reshape(-1, 3)
     viewpoints = [np.array([centres[e.image_id] for e in p.track.elements if e.image_id in centres]).reshape(-1, 3)
-                  for p in best.points3D.values()]
-    return SfmResult(poses, points, viewpoints, len(models), workdir)
+                  for p in reconstruction.points3D.values()]
+    return SfmResult(poses, points, viewpoints, models, workdir)
 
 
 def _wxyz(rotation) -> np.ndarray:

@@ -11,11 +11,18 @@ image-sized memory, and OpenCV stays on one thread.
 - A callback that fails because the context was already shutting down (a timer publishing after
   the signal) is part of stopping, not an error; any exception while rclpy is still running is a
   bug and keeps its traceback.
+- The middleware's teardown can hang (ros2/rcl#886; seen once here in a launch test: the fusion
+  node still alive 15 s after SIGINT, SIGTERM ignored as above, then SIGKILL). Once shutdown has
+  begun, a watchdog that needs neither the GIL nor the main thread (``faulthandler``) writes every
+  thread's stack to stderr and exits with status 1 if the process is still alive after
+  ``TEARDOWN_S``: the launch stops promptly and the log says where it hung.
 """
 
 from __future__ import annotations
 
+import faulthandler
 import signal
+import sys
 import threading
 from typing import Callable, List, Optional
 
@@ -27,7 +34,11 @@ from rclpy.node import Node
 from ..errors import PoseRegressorError
 from .process import configure_process
 
-__all__ = ["spin_in_background", "spin_node"]
+__all__ = ["TEARDOWN_S", "spin_in_background", "spin_node"]
+
+TEARDOWN_S = 4.0
+"""Seconds that stopping may take before the watchdog ends the process: under launch's 5 s from
+SIGINT to SIGTERM."""
 
 
 def _ignore_further_signals() -> None:
@@ -74,6 +85,8 @@ def _spin(make_node: Callable[[], Node], name: str) -> int:
         # raised by a callback cut short by the shutdown already under way: stopping, not failing
     finally:
         _ignore_further_signals()
+        # armed until the process ends: the interpreter's own exit still tears the middleware down
+        faulthandler.dump_traceback_later(TEARDOWN_S, exit=True, file=sys.stderr)
         if executor is not None:
             executor.shutdown(timeout_sec=1.0)
         if node is not None:

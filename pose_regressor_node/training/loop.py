@@ -196,6 +196,8 @@ class _RunLog:
 
 @dataclass(frozen=True)
 class _Schedule:
+    """Steps per epoch (``--max_steps_per_epoch`` caps them) and the learning rate at each step."""
+
     steps_per_epoch: int
     total_steps: int
     warmup_steps: int

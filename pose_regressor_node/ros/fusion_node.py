@@ -30,7 +30,7 @@ from ..geometry import Pose
 from ..messages import odometry_from_msg, pose_estimate_from_msg, rclpy_factory
 from ..settings import Settings, setting
 from . import diagnostics
-from .parameters import declare_settings, values
+from .parameters import declare_settings, node_options, values
 from .spin import spin_node
 
 __all__ = ["FusionNode", "FusionNodeConfig", "main"]
@@ -59,7 +59,7 @@ class FusionNodeConfig(Settings):
 
 class FusionNode(Node):
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__("fusion_node", **kwargs)
+        super().__init__("fusion_node", **node_options(**kwargs))
         self._infos = declare_settings(self, FusionConfig, FusionNodeConfig)
         params = values(self, self._infos)
         self.settings = FusionNodeConfig.from_params(params)

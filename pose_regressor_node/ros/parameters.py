@@ -11,10 +11,22 @@ from typing import Any, Dict, Iterable, List, Type
 
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
 from rclpy.node import Node
+from rclpy.parameter import Parameter
 
 from ..settings import SettingInfo, Settings
 
-__all__ = ["declare_settings", "values"]
+__all__ = ["declare_settings", "node_options", "values"]
+
+
+def node_options(**kwargs: Any) -> Dict[str, Any]:
+    """``Node`` keyword arguments for our nodes: the caller's, without rclpy's ~/get_type_description
+    service. Destroying that service at Ctrl-C hung rclpy 7.1.6's ``destroy_node`` (once in 14 runs of
+    the launch test; the teardown watchdog's stacks showed where). Our nodes use only standard message
+    types, which every ROS install can describe, so nothing is lost. It is an override: a parameters
+    file cannot turn it on."""
+    overrides = list(kwargs.pop("parameter_overrides", None) or [])
+    overrides.append(Parameter("start_type_description_service", value=False))
+    return {**kwargs, "parameter_overrides": overrides}
 
 
 def _descriptor(info: SettingInfo) -> ParameterDescriptor:

@@ -44,7 +44,7 @@ from ..messages import rclpy_factory, stamp_ns_of, transform_to_pose
 from ..optional import importable
 from . import diagnostics
 from .model_path import default_model_path
-from .parameters import declare_settings, values
+from .parameters import declare_settings, node_options, values
 from .spin import spin_node
 
 __all__ = ["RegressorNode", "main", "NEWEST_FRAME_QOS", "MODEL_KEYS"]
@@ -62,7 +62,7 @@ def load_regressor(config: RegressorConfig, base_to_camera) -> FrameRegressor:
 
 class RegressorNode(Node):
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__("regressor_node", **kwargs)
+        super().__init__("regressor_node", **node_options(**kwargs))
         self._infos = declare_settings(self, RegressorConfig)
         self.config = RegressorConfig.from_params(values(self, self._infos))
         self.factory = rclpy_factory()

@@ -15,7 +15,8 @@ image-sized memory, and OpenCV stays on one thread.
   node still alive 15 s after SIGINT, SIGTERM ignored as above, then SIGKILL). Once shutdown has
   begun, a watchdog that needs neither the GIL nor the main thread (``faulthandler``) writes every
   thread's stack to stderr and exits with status 1 if the process is still alive after
-  ``TEARDOWN_S``: the launch stops promptly and the log says where it hung.
+  ``TEARDOWN_S``: the launch stops promptly and the log says where it hung. A crash in native code
+  (SIGSEGV, SIGABRT) likewise writes the Python stacks before the process dies.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ def _ignore_further_signals() -> None:
 
 
 def spin_node(make_node: Callable[[], Node], name: str, args: Optional[List[str]] = None) -> None:
+    faulthandler.enable(file=sys.stderr, all_threads=True)  # a crash in native code leaves its Python stacks
     configure_process()
     rclpy.init(args=args)
     try:

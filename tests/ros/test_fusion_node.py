@@ -223,3 +223,12 @@ def test_diagnostics_warn_when_poses_stop_and_recover_when_problems_age_out(ros_
         assert values["bad_odometry"] == "1" and {"nis_per_dof", "distrusted", "odometry", "odometry_scale"} <= set(values)
     finally:
         h.close()
+
+
+def test_no_type_description_service_whose_teardown_hung(fusion):
+    """rclpy's ~/get_type_description service hung destroy_node at Ctrl-C (``ros.parameters.node_options``)."""
+    node, _, _ = fusion
+    assert node.get_parameter("start_type_description_service").value is False
+    assert not [s.srv_name for s in node.services if s.srv_name.endswith("get_type_description")]
+    assert [s.srv_name for s in node.services if s.srv_name.endswith("set_parameters")]  # the others are served
+    assert node.get_parameter("max_future_s").value == 5.0  # the caller's overrides are kept

@@ -81,6 +81,13 @@ def test_image_in_pose_out_with_capture_stamp_frame_and_covariance(regressor):
     assert abs(np.linalg.norm([q.w, q.x, q.y, q.z]) - 1.0) < 1e-6
 
 
+def test_no_type_description_service_whose_teardown_hung(regressor):
+    node, _ = regressor
+    assert node.get_parameter("start_type_description_service").value is False
+    assert not [s.srv_name for s in node.services if s.srv_name.endswith("get_type_description")]
+    assert node.get_parameter("position_std").value == 0.3  # the caller's overrides are kept
+
+
 def test_processing_is_timed_from_dds_reception(regressor):
     """DDS stamps each frame: processing counts from reception, transport (source -> reception) apart."""
     node, h = regressor

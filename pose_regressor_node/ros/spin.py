@@ -11,12 +11,13 @@ image-sized memory, and OpenCV stays on one thread.
 - A callback that fails because the context was already shutting down (a timer publishing after
   the signal) is part of stopping, not an error; any exception while rclpy is still running is a
   bug and keeps its traceback.
-- The middleware's teardown can hang (ros2/rcl#886; seen once here in a launch test: the fusion
-  node still alive 15 s after SIGINT, SIGTERM ignored as above, then SIGKILL). Once shutdown has
-  begun, a watchdog that needs neither the GIL nor the main thread (``faulthandler``) writes every
-  thread's stack to stderr and exits with status 1 if the process is still alive after
-  ``TEARDOWN_S``: the launch stops promptly and the log says where it hung. A crash in native code
-  (SIGSEGV, SIGABRT) likewise writes the Python stacks before the process dies.
+- Teardown can hang in native code (a launch test once left the fusion node alive 15 s after
+  SIGINT, SIGTERM ignored as above, until launch's SIGKILL; ros2/rcl#886 is the same kind). Once
+  shutdown has begun, a watchdog that needs neither the GIL nor the main thread (``faulthandler``)
+  writes every thread's stack to stderr and exits with status 1 if the process is still alive
+  after ``TEARDOWN_S``: the launch stops promptly and the log says where it hung. (Its first catch:
+  rclpy's type description service, which the nodes no longer start; ``parameters.node_options``.)
+  A crash in native code (SIGSEGV, SIGABRT) likewise writes the Python stacks before it dies.
 """
 
 from __future__ import annotations

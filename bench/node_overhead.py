@@ -41,6 +41,7 @@ from sensor_msgs.msg import Image  # noqa: E402
 from pose_regressor_node.messages import rclpy_factory  # noqa: E402
 from pose_regressor_node.metadata import ModelMetadata  # noqa: E402
 from pose_regressor_node.model import build_model, save_checkpoint  # noqa: E402
+from pose_regressor_node.ros.parameters import node_options  # noqa: E402
 from pose_regressor_node.ros.process import configure_process  # noqa: E402
 from pose_regressor_node.ros.regressor_node import RegressorNode  # noqa: E402
 from pose_regressor_node.ros.spin import spin_in_background  # noqa: E402
@@ -67,7 +68,7 @@ def main(n: int = 40) -> dict:
                                                   Parameter("device", value="cpu"),
                                                   Parameter("max_image_age", value=0.0)])
         # the harness only publishes frames and takes poses: no parameter services or rosout to spin
-        helper = rclpy.create_node("bench_helper", start_parameter_services=False, enable_rosout=False)
+        helper = rclpy.create_node("bench_helper", **node_options(start_parameter_services=False, enable_rosout=False))
         done, arrivals, received_ns, sources_ns = threading.Event(), [], [], []
 
         def on_pose(_msg: PoseWithCovarianceStamped, info) -> None:  # "pose out": when a subscriber has it

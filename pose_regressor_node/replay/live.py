@@ -25,6 +25,7 @@ from ..bags import BagReader
 from ..errors import BagError
 from ..geometry import Pose
 from ..messages import pose_from_msg, rclpy_factory, rclpy_message_class, stamp_ns_of
+from ..ros.parameters import node_options
 from ..ros.spin import spin_in_background
 from .trajectory import Trajectory
 
@@ -35,7 +36,7 @@ class BagPlayer(Node):
     """Publishes selected topics of a rosbag2 in bag time, paced at ``rate`` x real time, with /clock."""
 
     def __init__(self, topics: List[str], record: Dict[str, str]) -> None:
-        super().__init__("demo_bag_player")
+        super().__init__("demo_bag_player", **node_options())
         self.topics = topics
         self.clock_pub = self.create_publisher(Clock, "/clock", 10)
         self.recorded: Dict[str, List[Tuple[int, Pose]]] = {name: [] for name in record}

@@ -19,7 +19,8 @@ __all__ = ["declare_settings", "node_options", "values"]
 
 
 def node_options(**kwargs: Any) -> Dict[str, Any]:
-    """``Node`` keyword arguments for our nodes: the caller's, without rclpy's ~/get_type_description
+    """``Node`` keyword arguments for every node the package makes (the two nodes, the demo's bag
+    player, the test and bench helpers): the caller's, without rclpy's ~/get_type_description
     service. Destroying that service at Ctrl-C hung rclpy 7.1.6's ``destroy_node`` (once in 14 runs of
     the launch test; the teardown watchdog's stacks showed where). Our nodes use only standard message
     types, which every ROS install can describe, so nothing is lost. It is an override: a parameters

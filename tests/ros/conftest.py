@@ -14,6 +14,7 @@ rclpy = pytest.importorskip("rclpy", reason="rclpy (ROS 2 Jazzy wheels) is not i
 from rclpy.executors import MultiThreadedExecutor  # noqa: E402
 from rclpy.node import Node  # noqa: E402
 
+from pose_regressor_node.ros.parameters import node_options  # noqa: E402
 from pose_regressor_node.ros.spin import spin_in_background  # noqa: E402
 
 from ..conftest import write_resnet18_checkpoint  # noqa: E402
@@ -33,7 +34,7 @@ class Harness:
     """Spins the node under test and a helper node in a background executor."""
 
     def __init__(self, *nodes: Node) -> None:
-        self.helper = rclpy.create_node(f"test_helper_{uuid.uuid4().hex[:8]}")
+        self.helper = rclpy.create_node(f"test_helper_{uuid.uuid4().hex[:8]}", **node_options())
         self.executor = MultiThreadedExecutor(num_threads=3)
         self.nodes = [*nodes, self.helper]
         for node in self.nodes:

@@ -44,7 +44,7 @@ from pose_regressor_node.model import build_model, save_checkpoint  # noqa: E402
 from pose_regressor_node.ros.parameters import node_options  # noqa: E402
 from pose_regressor_node.ros.process import configure_process  # noqa: E402
 from pose_regressor_node.ros.regressor_node import RegressorNode  # noqa: E402
-from pose_regressor_node.ros.spin import spin_in_background  # noqa: E402
+from pose_regressor_node.ros.spin import BackgroundSpin  # noqa: E402
 from pose_regressor_node.sim import Renderer, default_extrinsic, demo_world, generate_trajectory  # noqa: E402
 
 
@@ -87,12 +87,11 @@ def main(n: int = 40) -> dict:
 
         helper.create_subscription(PoseWithCovarianceStamped, "/regressor_node/pose", on_pose, 10)
         pub = helper.create_publisher(Image, "image", 10)
-        executors, spinners = [], []
+        spinners = []
         for spun in (node, helper):  # each node spun as rclpy.spin would in its own process: single-threaded
             executor = SingleThreadedExecutor()
             executor.add_node(spun)
-            executors.append(executor)
-            spinners.append(spin_in_background(executor))
+            spinners.append(BackgroundSpin(executor))
         while pub.get_subscription_count() == 0:
             time.sleep(0.05)
         factory = rclpy_factory()
@@ -123,9 +122,8 @@ def main(n: int = 40) -> dict:
                 engine.infer(batch)
                 if rep:
                     engine_times.append(time.perf_counter() - start)
-        for executor, spinner in zip(executors, spinners):
-            executor.shutdown()
-            spinner.join(timeout=10.0)
+        for spinner in spinners:
+            spinner.stop()
         node.destroy_node()
         helper.destroy_node()
         rclpy.shutdown()

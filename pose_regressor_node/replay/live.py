@@ -26,7 +26,7 @@ from ..errors import BagError
 from ..geometry import Pose
 from ..messages import pose_from_msg, rclpy_factory, rclpy_message_class, stamp_ns_of
 from ..ros.parameters import node_options
-from ..ros.spin import spin_in_background
+from ..ros.spin import BackgroundSpin
 from .trajectory import Trajectory
 
 __all__ = ["BagPlayer", "play_and_record"]
@@ -82,7 +82,7 @@ def play_and_record(bag: Path, topics: List[str], record: Dict[str, str], wait_f
     player = BagPlayer(topics, record)
     executor = SingleThreadedExecutor()
     executor.add_node(player)
-    spinner = spin_in_background(executor)
+    spinner = BackgroundSpin(executor)
     try:
         with BagReader(bag) as reader:
             player.publishers_for({t: m for t, m in reader.topics.items() if t in topics})
@@ -102,8 +102,7 @@ def play_and_record(bag: Path, topics: List[str], record: Dict[str, str], wait_f
             raise
         raise KeyboardInterrupt from None  # the signal shut rclpy down under the call
     finally:
-        executor.shutdown(timeout_sec=2.0)
-        spinner.join(timeout=10.0)  # a spin thread still inside rclpy at interpreter exit aborts the process
+        spinner.stop()
         recorded = player.recorded
         player.destroy_node()
         rclpy.try_shutdown()  # after a Ctrl-C rclpy has shut down already

@@ -36,7 +36,7 @@ from rclpy.node import Node
 from ..errors import PoseRegressorError
 from .process import configure_process
 
-__all__ = ["TEARDOWN_S", "spin_in_background", "spin_node"]
+__all__ = ["TEARDOWN_S", "BackgroundSpin", "spin_node"]
 
 TEARDOWN_S = 4.0
 """Seconds that stopping may take before the watchdog ends the process: under launch's 5 s from
@@ -98,19 +98,34 @@ def _spin(make_node: Callable[[], Node], name: str) -> int:
     return code
 
 
-def spin_in_background(executor: Executor) -> threading.Thread:
-    """Spin ``executor`` in a daemon thread (a helper process, a test). A Ctrl-C shuts rclpy's context
-    down under the thread, whose next wait then fails: that is stopping, not an error, and must not
-    print a traceback. Join the thread after ``executor.shutdown()`` and before ``rclpy.shutdown()``:
-    a thread still inside rclpy when the interpreter exits aborts the process."""
+class BackgroundSpin:
+    """Spins ``executor`` in a daemon thread (the demo's bag player, a benchmark, a test) until ``stop``.
 
-    def spin() -> None:
+    ``stop`` ends the thread's loop first and shuts the executor down only then: shutting it down
+    from another thread while it waits races in rclpy 7.1.6 (the wait set is rebuilt from the
+    executor's guard condition just destroyed: an AttributeError in the spin thread, seen in a test).
+    A Ctrl-C shuts rclpy's context down under the thread, whose next wait then fails: that is
+    stopping, not an error, and prints no traceback. Stop before ``rclpy.shutdown()``: a thread
+    still inside rclpy when the interpreter exits aborts the process.
+    """
+
+    WAIT_S = 0.1  # each wait's timeout: how long ``stop`` may take to be noticed
+
+    def __init__(self, executor: Executor) -> None:
+        self.executor = executor
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._spin, name="rclpy-spin", daemon=True)
+        self._thread.start()
+
+    def _spin(self) -> None:
         try:
-            executor.spin()
+            while not self._stop.is_set() and self.executor.context.ok():
+                self.executor.spin_once(timeout_sec=self.WAIT_S)
         except Exception:  # noqa: BLE001 - re-raised unless the context is gone
-            if executor.context.ok():
+            if self.executor.context.ok():
                 raise
 
-    thread = threading.Thread(target=spin, name="rclpy-spin", daemon=True)
-    thread.start()
-    return thread
+    def stop(self, timeout_s: float = 10.0) -> None:
+        self._stop.set()
+        self._thread.join(timeout=timeout_s)
+        self.executor.shutdown(timeout_sec=2.0)

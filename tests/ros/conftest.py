@@ -15,7 +15,7 @@ from rclpy.executors import MultiThreadedExecutor  # noqa: E402
 from rclpy.node import Node  # noqa: E402
 
 from pose_regressor_node.ros.parameters import node_options  # noqa: E402
-from pose_regressor_node.ros.spin import spin_in_background  # noqa: E402
+from pose_regressor_node.ros.spin import BackgroundSpin  # noqa: E402
 
 from ..conftest import write_resnet18_checkpoint  # noqa: E402
 
@@ -39,7 +39,7 @@ class Harness:
         self.nodes = [*nodes, self.helper]
         for node in self.nodes:
             self.executor.add_node(node)
-        self._thread = spin_in_background(self.executor)
+        self._spin = BackgroundSpin(self.executor)
 
     def collect(self, msg_type, topic: str, qos=10) -> List:
         received: List = []
@@ -68,8 +68,7 @@ class Harness:
         return future.result()
 
     def close(self) -> None:
-        self.executor.shutdown(timeout_sec=2.0)
-        self._thread.join(timeout=10.0)
+        self._spin.stop()
         for node in self.nodes:
             node.destroy_node()
         # callbacks cut short by the destruction leave futures whose exception nobody retrieves; rclpy

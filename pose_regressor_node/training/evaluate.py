@@ -21,9 +21,6 @@ from .rank_correlation import spearman, spearman_interval
 __all__ = ["Evaluation", "Prediction", "UncertaintySummary", "calibrate_checkpoint", "calibrate_uncertainty",
            "describe_calibration", "predict", "evaluate", "error_vectors", "variance_scale", "summarize_uncertainty"]
 
-FREE = ErrorShape()
-
-
 @dataclass
 class Prediction:
     xyz: np.ndarray
@@ -136,16 +133,19 @@ def summarize_uncertainty(position_errors: np.ndarray, rotation_errors: np.ndarr
         median_sigma_t_m=float(np.median(np.sqrt(var_t))), median_sigma_r_deg=float(np.degrees(np.median(np.sqrt(var_r)))))
 
 
-def evaluate(model: nn.Module, loader: DataLoader, device: torch.device, shape: ErrorShape = FREE) -> Evaluation:
-    """Errors on one split; for a model with the uncertainty head, its checks under the error ``shape``
-    its calibration found (``ErrorShape.from_calibration(metadata.calibration)``)."""
+def evaluate(model: nn.Module, loader: DataLoader, device: torch.device,
+             shape: Optional[ErrorShape] = None) -> Evaluation:
+    """Errors on one split; with ``shape`` (the one its calibration found:
+    ``ErrorShape.from_calibration(metadata.calibration)``), a model with the uncertainty head also gets
+    its checks. Model selection and calibration read only the errors and log-variances: without a
+    shape they skip the checks, whose bootstrap interval takes about a second."""
     pred = predict(model, loader, device)
     quat = quat_canonical(pred.quat)
     t_err = np.asarray(translation_error(pred.xyz, pred.xyz_true))
     r_err = np.asarray(rotation_error_deg(quat, pred.quat_true))
     ev = Evaluation(summarize_errors(t_err, r_err), pred.xyz, quat, pred.xyz_true, pred.quat_true, t_err, r_err,
                     pred.index, pred.log_var)
-    if pred.log_var is not None:
+    if pred.log_var is not None and shape is not None:
         order = np.argsort(pred.index, kind="stable")  # time order, for the rank correlation's interval
         position_errors, rotation_errors = error_vectors(ev)
         ev.uncertainty = summarize_uncertainty(position_errors[order], rotation_errors[order], pred.log_var[order],

@@ -12,7 +12,7 @@ export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
 ROBOT_MODULES := pose_regressor_node/geometry.py pose_regressor_node/measurements.py pose_regressor_node/messages.py \
 	pose_regressor_node/errors.py pose_regressor_node/metadata.py pose_regressor_node/settings.py \
 	pose_regressor_node/optional.py pose_regressor_node/images.py pose_regressor_node/paths.py \
-	pose_regressor_node/error_shape.py \
+	pose_regressor_node/error_shape.py pose_regressor_node/error_map.py \
 	pose_regressor_node/model pose_regressor_node/inference pose_regressor_node/fusion pose_regressor_node/ros \
 	pose_regressor_node/jetson
 

@@ -1,4 +1,4 @@
-"""Metadata that travels with the weights: architecture and preprocessing.
+"""Metadata that travels with the weights: architecture, preprocessing and uncertainty calibration.
 
 The checkpoint, the ONNX file (``metadata_props``) and the TensorRT sidecar all carry one
 ``ModelMetadata``; every consumer reads preprocessing from there, never from a second copy.
@@ -55,6 +55,8 @@ class ModelMetadata:
     val_errors: Dict[str, float] = field(default_factory=dict)
     # Variance scale factors fitted on the validation split for the uncertainty head (already in the weights).
     calibration: Dict[str, float] = field(default_factory=dict)
+    # The training views' errors, looked up at each predicted pose (``ErrorMap.to_metadata``); empty without.
+    error_map: Dict[str, Any] = field(default_factory=dict)
     format_version: int = FORMAT_VERSION
 
     def to_dict(self) -> Dict[str, Any]:
@@ -75,6 +77,7 @@ class ModelMetadata:
                 epoch=int(data.get("epoch", 0)),
                 val_errors={k: float(v) for k, v in dict(data.get("val_errors", {})).items()},
                 calibration={k: float(v) for k, v in dict(data.get("calibration", {})).items()},
+                error_map=dict(data.get("error_map", {})),
                 format_version=int(data.get("format_version", FORMAT_VERSION)),
             )
         except (KeyError, TypeError, ValueError) as err:

@@ -10,7 +10,8 @@ from scipy.stats import chi2
 
 from pose_regressor_node.error_shape import ErrorShape, detect_planar, rotation_error_vectors
 from pose_regressor_node.geometry import quat_from_euler, quat_from_rotvec, quat_from_yaw, quat_multiply
-from pose_regressor_node.training.evaluate import summarize_uncertainty, variance_scale
+from pose_regressor_node.training.calibration import variance_scale
+from pose_regressor_node.training.evaluate import summarize_uncertainty
 
 # A forward-looking camera's optical frame (z forward, y down) on a car heading along map x.
 OPTICAL = quat_from_euler(-math.pi / 2, 0.0, -math.pi / 2)

@@ -1,9 +1,8 @@
-"""Prediction over a loader, pose-error evaluation and the uncertainty's calibration and checks
-(shared by validation, ``test`` and the calibration at the end of ``train``)."""
+"""Prediction over a loader, pose-error evaluation and the uncertainty's checks (shared by
+validation, ``test`` and the calibration)."""
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import asdict, dataclass
 from typing import Dict, Optional, Tuple, Union
 
@@ -13,13 +12,13 @@ from scipy.stats import chi2
 from torch import nn
 from torch.utils.data import DataLoader
 
-from ..error_shape import ErrorShape, detect_planar, rotation_error_vectors
+from ..error_map import ErrorMap
+from ..error_shape import ErrorShape, rotation_error_vectors
 from ..geometry import ErrorSummary, quat_canonical, rotation_error_deg, summarize_errors, translation_error
-from ..model import Checkpoint, PoseRegressor
 from .rank_correlation import spearman, spearman_interval
 
-__all__ = ["Evaluation", "Prediction", "UncertaintySummary", "calibrate_checkpoint", "calibrate_uncertainty",
-           "describe_calibration", "predict", "evaluate", "error_vectors", "variance_scale", "summarize_uncertainty"]
+__all__ = ["Evaluation", "Prediction", "UncertaintySummary", "predict", "evaluate", "error_vectors",
+           "summarize_uncertainty"]
 
 @dataclass
 class Prediction:
@@ -96,18 +95,6 @@ def predict(model: nn.Module, loader: DataLoader, device: torch.device) -> Predi
                       arrays["xyz_true"].astype(np.float64), arrays["quat_true"].astype(np.float64), arrays["index"])
 
 
-def variance_scale(squared_errors: np.ndarray, variances: np.ndarray, dof: int) -> float:
-    """The one factor c that makes ``squared_errors / (c variances)`` follow chi-square(dof) at its median.
-
-    The median rather than the mean: a few gross errors (a frame the network cannot place) would
-    otherwise inflate every frame's variance, and what the filter and the checks use are quantiles.
-    """
-    ratio = np.asarray(squared_errors, float) / np.asarray(variances, float)
-    if ratio.size == 0:
-        raise ValueError("cannot calibrate on an empty split")
-    return float(np.median(ratio) / chi2.median(dof))
-
-
 def error_vectors(ev: Evaluation) -> Tuple[np.ndarray, np.ndarray]:
     """(N, 3) position errors (m) and rotation error vectors (rad, map axes) of an evaluation."""
     return ev.xyz_pred - ev.xyz_true, rotation_error_vectors(ev.quat_pred, ev.quat_true)
@@ -134,57 +121,24 @@ def summarize_uncertainty(position_errors: np.ndarray, rotation_errors: np.ndarr
 
 
 def evaluate(model: nn.Module, loader: DataLoader, device: torch.device,
-             shape: Optional[ErrorShape] = None) -> Evaluation:
+             shape: Optional[ErrorShape] = None, error_map: Optional[ErrorMap] = None) -> Evaluation:
     """Errors on one split; with ``shape`` (the one its calibration found:
     ``ErrorShape.from_calibration(metadata.calibration)``), a model with the uncertainty head also gets
-    its checks. Model selection and calibration read only the errors and log-variances: without a
-    shape they skip the checks, whose bootstrap interval takes about a second."""
+    its checks, on the variances its ``error_map`` gives at the predicted poses where it has one
+    (what the robot publishes), else on the head's. Model selection and calibration read only the
+    errors and log-variances: without a shape they skip the checks, whose bootstrap interval takes
+    about a second."""
     pred = predict(model, loader, device)
     quat = quat_canonical(pred.quat)
     t_err = np.asarray(translation_error(pred.xyz, pred.xyz_true))
     r_err = np.asarray(rotation_error_deg(quat, pred.quat_true))
+    log_var = pred.log_var
+    if error_map is not None and log_var is not None:
+        log_var = error_map.log_variances(pred.xyz, quat)
     ev = Evaluation(summarize_errors(t_err, r_err), pred.xyz, quat, pred.xyz_true, pred.quat_true, t_err, r_err,
-                    pred.index, pred.log_var)
-    if pred.log_var is not None and shape is not None:
+                    pred.index, log_var)
+    if log_var is not None and shape is not None:
         order = np.argsort(pred.index, kind="stable")  # time order, for the rank correlation's interval
         position_errors, rotation_errors = error_vectors(ev)
-        ev.uncertainty = summarize_uncertainty(position_errors[order], rotation_errors[order], pred.log_var[order],
-                                               shape)
+        ev.uncertainty = summarize_uncertainty(position_errors[order], rotation_errors[order], log_var[order], shape)
     return ev
-
-
-def calibrate_uncertainty(model: PoseRegressor, loader: DataLoader, device: torch.device) -> Dict[str, float]:
-    """Find the error shape of this (validation) split, fit one variance scale per output under it
-    and fold the scales into the head's ``log_var_offset``, so every engine exported from the weights
-    returns calibrated variances. Returns the calibration entries for the model's metadata."""
-    ev = evaluate(model, loader, device)
-    if ev.log_var is None:
-        raise ValueError("the model has no uncertainty head to calibrate")
-    position_errors, rotation_errors = error_vectors(ev)
-    shape = ErrorShape.fit(detect_planar(ev.xyz_true, ev.quat_true), position_errors, rotation_errors)
-    err_t, err_r = shape.error_norms(position_errors, rotation_errors)
-    scale_t = variance_scale(np.square(err_t), np.exp(ev.log_var[:, 0]), shape.dof_translation)
-    scale_r = variance_scale(np.square(err_r), np.exp(ev.log_var[:, 1]), shape.dof_rotation)
-    head = model.head
-    with torch.no_grad():
-        head.log_var_offset += torch.log(torch.tensor([scale_t, scale_r], dtype=head.log_var_offset.dtype,
-                                                      device=head.log_var_offset.device))
-    return {"variance_scale_translation": scale_t, "variance_scale_rotation": scale_r, "frames": float(len(ev.t_err)),
-            **shape.to_calibration()}
-
-
-def describe_calibration(calibration: Dict[str, float]) -> str:
-    shape = ErrorShape.from_calibration(calibration)
-    return (f"calibrated on {int(calibration['frames'])} validation frames, {shape.name} error shape: variance x "
-            f"{calibration['variance_scale_translation']:.3f} (translation), "
-            f"x {calibration['variance_scale_rotation']:.3f} (rotation)")
-
-
-def calibrate_checkpoint(ckpt: Checkpoint, path: str, loader: DataLoader, device: torch.device) -> Dict[str, float]:
-    """Calibrate ``ckpt`` (read from ``path``) and rewrite the file in place, in its own precision:
-    the head's weights and the metadata. Run on the validation split; a second run on the same
-    split finds scales of about 1."""
-    calibration = calibrate_uncertainty(ckpt.model.to(device), loader, device)
-    ckpt.metadata = dataclasses.replace(ckpt.metadata, calibration=calibration)
-    ckpt.save(path)
-    return calibration

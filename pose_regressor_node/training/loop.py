@@ -35,8 +35,9 @@ from ..errors import CheckpointError, ParameterError
 from ..metadata import ModelMetadata, PreprocessSpec
 from ..model import PoseRegressor, build_model, load_checkpoint, save_checkpoint
 from ..paths import cache_dir
+from .calibration import calibrate_checkpoint, describe_calibration
 from .config import DistillConfig, TrainConfig
-from .evaluate import calibrate_checkpoint, describe_calibration, evaluate
+from .evaluate import evaluate
 from .objective import TrainingObjective
 
 __all__ = ["train", "lr_at", "resolve_device", "parameter_digest", "TrainResult"]
@@ -103,6 +104,7 @@ class _Data:
     train_loader: DataLoader
     val_loader: DataLoader
     sampler: Optional[DistributedSampler]
+    train_views_loader: DataLoader  # the training frames as centre crops, unaugmented: the error map's views
 
 
 def _load_data(config: TrainConfig, rank: int, world: int, device: torch.device, show: bool) -> _Data:
@@ -126,7 +128,10 @@ def _load_data(config: TrainConfig, rank: int, world: int, device: torch.device,
                                  drop_last=len(train_set) > config.batch_size, pin_memory=pin)
     val_loader = cached_loader(CachedPoseDataset(val_samples, val_cache, None), config.batch_size, shuffle=False,
                                pin_memory=pin)
-    return _Data(spec, train_samples, scene_extent(train_samples), train_loader, val_loader, sampler)
+    train_views_loader = cached_loader(CachedPoseDataset(train_samples, train_cache, None), config.batch_size,
+                                       shuffle=False, pin_memory=pin)
+    return _Data(spec, train_samples, scene_extent(train_samples), train_loader, val_loader, sampler,
+                 train_views_loader)
 
 
 def _build_student(config: TrainConfig, train_samples: List[Sample], device: torch.device) -> PoseRegressor:
@@ -313,7 +318,7 @@ def train(config: TrainConfig, distill: Optional[DistillConfig] = None, quiet: b
                        f"{val.median_m:.3f} m {val.median_deg:.2f} deg (best {progress.best_val['median_m']:.3f} m)")
     log.close()
     if rank == 0 and config.uncertainty and paths["best"].exists():
-        _calibrate_best(paths["best"], data.val_loader, device, show)
+        _calibrate_best(paths["best"], data, device, show)
     if world > 1:
         dist.barrier()
     return TrainResult(run_dir, paths["best"], paths["last"], progress.best_val, config.niter, time.time() - t_start,
@@ -344,9 +349,10 @@ def _average_gradients(*modules: Optional[torch.nn.Module]) -> None:
                 param.grad /= world
 
 
-def _calibrate_best(path: Path, val_loader, device: torch.device, show: bool) -> None:
-    """Fold the validation split's variance scales into ``best.pt`` (its weights and its metadata)."""
-    calibration = calibrate_checkpoint(load_checkpoint(str(path), map_location=str(device)), str(path), val_loader,
-                                       device)
+def _calibrate_best(path: Path, data: _Data, device: torch.device, show: bool) -> None:
+    """Fold the validation split's variance scales into ``best.pt`` (its weights and its metadata) and
+    give it the error map of its training views."""
+    calibration = calibrate_checkpoint(load_checkpoint(str(path), map_location=str(device)), str(path),
+                                       data.val_loader, device, data.train_views_loader)
     if show:
         tqdm.write(f"uncertainty {describe_calibration(calibration)}")

@@ -14,6 +14,7 @@ import torch
 from ..data import load_samples
 from ..data.dataset import PoseDataset, make_loader
 from ..data.transforms import EvalTransform
+from ..error_map import ErrorMap
 from ..error_shape import ErrorShape
 from ..model import load_checkpoint
 from ..plots import plot_error_cdf, plot_top_view, plt, save_figure
@@ -76,7 +77,8 @@ def evaluate_checkpoint(checkpoint: str, dataroot: str, dataset: str, out_dir: P
     loader = make_loader(PoseDataset(samples, EvalTransform(ckpt.metadata.preprocess)), batch_size, shuffle=False,
                          device=dev, workers=workers)
     with torch.no_grad():
-        ev = evaluate(ckpt.model.to(dev), loader, dev, ErrorShape.from_calibration(ckpt.metadata.calibration))
+        ev = evaluate(ckpt.model.to(dev), loader, dev, ErrorShape.from_calibration(ckpt.metadata.calibration),
+                      ErrorMap.from_metadata(ckpt.metadata.error_map))
     scene = Path(dataroot).name
     out_dir.mkdir(parents=True, exist_ok=True)
     files = {

@@ -5,15 +5,21 @@ import math
 import os
 import socket
 
+import numpy as np
 import pytest
 import torch
 import torch.distributed as dist
+from scipy.stats import chi2
 
+from pose_regressor_node.data import load_samples
+from pose_regressor_node.error_map import ErrorMap
+from pose_regressor_node.error_shape import ErrorShape
 from pose_regressor_node.errors import ParameterError
 from pose_regressor_node.metadata import ModelMetadata
 from pose_regressor_node.model import build_model, load_checkpoint, save_checkpoint
 from pose_regressor_node.training import TrainConfig, lr_at, train
 from pose_regressor_node.training.config import DistillConfig
+from pose_regressor_node.training.evaluate import error_vectors
 from pose_regressor_node.training.report import evaluate_checkpoint
 
 
@@ -119,11 +125,27 @@ def test_calibrate_command_recalibrates_a_stopped_run_and_refuses_a_model_withou
     assert calibrated["planar"] == 1.0  # a car's drive: errors in the floor's plane and about the vertical
     assert main(["calibrate", str(result.best_path), "--dataroot", str(tiny_scene), "--device", "cpu",
                  "--workers", "0"]) == 0
-    again = load_checkpoint(str(result.best_path)).metadata.calibration
+    again = load_checkpoint(str(result.best_path)).metadata
     # the same split again: the variances already fit it, so the new scales are about 1
-    assert again["variance_scale_translation"] == pytest.approx(1.0, rel=1e-3)
-    assert again["variance_scale_rotation"] == pytest.approx(1.0, rel=1e-3)
-    assert "planar error shape" in capsys.readouterr().out
+    assert again.calibration["variance_scale_translation"] == pytest.approx(1.0, rel=1e-3)
+    assert again.calibration["variance_scale_rotation"] == pytest.approx(1.0, rel=1e-3)
+    # and the error map: one view per training frame, its scales fitted to the same validation split
+    error_map = ErrorMap.from_metadata(again.error_map)
+    assert error_map is not None and len(error_map.positions) == len(load_samples("7scenes", tiny_scene, "train"))
+    assert error_map.scale_translation > 0 and error_map.scale_rotation > 0
+    out = capsys.readouterr().out
+    assert "planar error shape" in out and f"error map of {len(error_map.positions)} training views" in out
+    report = evaluate_checkpoint(str(result.best_path), str(tiny_scene), "7scenes", tmp_path / "val", device="cpu",
+                                 workers=0, split="val")  # the split the map was scaled on: its median fits
+    val_log_var = report.evaluation.log_var
+    np.testing.assert_allclose(val_log_var, error_map.log_variances(report.evaluation.xyz_pred,
+                                                                    report.evaluation.quat_pred))
+    err_t, err_r = ErrorShape.from_calibration(again.calibration).error_norms(*error_vectors(report.evaluation))
+    assert np.median(err_t ** 2 / np.exp(val_log_var[:, 0])) == pytest.approx(chi2.median(2), rel=1e-6)
+    assert np.median(err_r ** 2 / np.exp(val_log_var[:, 1])) == pytest.approx(chi2.median(1), rel=1e-6)
+    assert main(["calibrate", str(result.best_path), "--dataroot", str(tiny_scene), "--device", "cpu",
+                 "--workers", "0", "--no_error_map"]) == 0
+    assert load_checkpoint(str(result.best_path)).metadata.error_map == {}
 
     # an fp16 file (what export and the demo model ship) stays fp16: calibrating must not double its size
     half = tmp_path / "half.pt"

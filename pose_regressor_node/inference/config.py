@@ -24,7 +24,7 @@ __all__ = ["RegressorConfig", "COVARIANCE_SOURCES", "DEFAULT_EXTRINSIC_XYZ", "DE
 # camera, 10 cm ahead and 15 cm up, looking forward (z forward, x right, y down).
 DEFAULT_EXTRINSIC_XYZ = [0.10, 0.0, 0.15]  # m
 DEFAULT_EXTRINSIC_RPY = [-math.pi / 2, 0.0, -math.pi / 2]  # rad
-COVARIANCE_SOURCES = ("model", "fixed")
+COVARIANCE_SOURCES = ("model", "head", "fixed")
 
 
 @dataclass(frozen=True)
@@ -41,8 +41,10 @@ class RegressorConfig(Settings):
                                          "if not from TF", length=3)
     extrinsic_rpy: List[float] = setting(DEFAULT_EXTRINSIC_RPY, "camera optical frame orientation in base_frame "
                                          "(roll, pitch, yaw, rad), if not from TF", length=3)
-    covariance_source: str = setting("model", "model: each frame's covariance from the model's uncertainty head "
-                                     "(fixed for models without one); fixed: position_std / orientation_std",
+    covariance_source: str = setting("model", "model: each frame's covariance from the model file's calibrated "
+                                     "uncertainty, its error map at the predicted pose where it has one, else its "
+                                     "uncertainty head; head: the head's alone; fixed: position_std / "
+                                     "orientation_std (also for models without a head)",
                                      choices=COVARIANCE_SOURCES)
     model_covariance_scale: float = setting(
         1.0, "multiplies the model's calibrated variances: above 1 for a filter fed frame after frame, "

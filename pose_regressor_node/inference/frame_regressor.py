@@ -10,6 +10,7 @@ from typing import List, Optional, Sequence
 
 import numpy as np
 
+from ..error_map import ErrorMap
 from ..error_shape import ErrorShape
 from ..geometry import Pose
 from ..measurements import PoseEstimate
@@ -25,15 +26,17 @@ class FrameRegressor:
 
     ``base_to_camera`` is the extrinsic (camera optical frame in base_link); the network predicts
     the camera's pose in map, and map_T_base = map_T_camera * (base_T_camera)^-1. Each estimate's
-    covariance comes from the model's calibrated log-variances, spread over the axes by the error
-    shape its calibration found (``error_shape``), when the config says ``model`` and the model has
-    an uncertainty head; else from the config's fixed standard deviations.
+    covariance comes from the model's calibrated variances, spread over the axes by the error shape
+    its calibration found (``error_shape``): those its error map gives at the predicted camera pose
+    (config ``model``, a model calibrated with one) or its uncertainty head's (``head``, or ``model``
+    without a map); else, and for models without a head, from the config's fixed standard deviations.
     """
 
     def __init__(self, engine: Engine, base_to_camera: Pose, config: RegressorConfig = RegressorConfig()) -> None:
         self.engine = engine
         self.preprocess = Preprocess(engine.metadata.preprocess)
         self.error_shape = ErrorShape.from_calibration(engine.metadata.calibration)
+        self.error_map = ErrorMap.from_metadata(engine.metadata.error_map)
         self.configure(config)
         self.set_extrinsic(base_to_camera)
 
@@ -47,9 +50,10 @@ class FrameRegressor:
 
     @property
     def covariance_source(self) -> str:
-        """What the published covariances come from right now: ``model`` or ``fixed``."""
-        has_head = bool(self.engine.metadata.arch_options.get("uncertainty"))
-        return "model" if self.config.covariance_source == "model" and has_head else "fixed"
+        """What the published covariances come from right now: ``map``, ``head`` or ``fixed``."""
+        if not self.engine.metadata.arch_options.get("uncertainty") or self.config.covariance_source == "fixed":
+            return "fixed"
+        return "map" if self.config.covariance_source == "model" and self.error_map is not None else "head"
 
     def infer(self, frames: Sequence[np.ndarray], encoding: str = "rgb8") -> EngineOutput:
         return self.engine.infer(self.preprocess.batch(frames, encoding))
@@ -57,7 +61,7 @@ class FrameRegressor:
     def estimate(self, frames: Sequence[np.ndarray], stamps_ns: Sequence[int], encoding: str = "rgb8",
                  latency_ns: Optional[int] = None) -> List[PoseEstimate]:
         out = self.infer(frames, encoding)
-        log_var = out.log_var if self.covariance_source == "model" else None
+        log_var = self._log_variances(out)
         estimates = []
         for i, stamp in enumerate(stamps_ns):
             camera = Pose(out.xyz[i], out.quat[i])
@@ -70,3 +74,10 @@ class FrameRegressor:
                 covariance = self._fixed
             estimates.append(PoseEstimate(int(stamp), base, covariance, latency_ns))
         return estimates
+
+    def _log_variances(self, out: EngineOutput) -> Optional[np.ndarray]:
+        source = self.covariance_source
+        if source == "map":
+            assert self.error_map is not None
+            return self.error_map.log_variances(out.xyz, out.quat)
+        return out.log_var if source == "head" else None

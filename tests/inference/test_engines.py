@@ -7,6 +7,7 @@ import onnx
 import pytest
 import torch
 
+from pose_regressor_node.error_map import ErrorMap
 from pose_regressor_node.error_shape import ErrorShape
 from pose_regressor_node.errors import EngineError
 from pose_regressor_node.geometry import rotation_error_deg
@@ -14,13 +15,13 @@ from pose_regressor_node.inference import Preprocess, load_engine
 from pose_regressor_node.inference.config import RegressorConfig
 from pose_regressor_node.inference.export import export_onnx
 from pose_regressor_node.inference.frame_regressor import FrameRegressor
-from pose_regressor_node.inference.model_file import METADATA_KEY, onnx_output_names
+from pose_regressor_node.inference.model_file import METADATA_KEY, metadata_json, onnx_output_names
 from pose_regressor_node.metadata import ModelMetadata, PreprocessSpec
 from pose_regressor_node.model import build_model, load_checkpoint, save_checkpoint
 from pose_regressor_node.sim import default_extrinsic
 
 
-def _save(path, uncertainty: bool, calibration=None):
+def _save(path, uncertainty: bool, calibration=None, error_map=None):
     torch.manual_seed(0)
     model = build_model("resnet18", uncertainty=uncertainty).eval()
     with torch.no_grad():  # realistic outputs: metres away from the origin, rotations all around
@@ -32,7 +33,7 @@ def _save(path, uncertainty: bool, calibration=None):
             model.head.log_var_offset.copy_(torch.tensor([0.7, -1.3]))
     save_checkpoint(str(path), model, ModelMetadata(arch="resnet18", arch_options=model.options,
                                                     preprocess=PreprocessSpec(resize=72, crop=64),
-                                                    calibration=calibration or {}))
+                                                    calibration=calibration or {}, error_map=error_map or {}))
     return path
 
 
@@ -94,6 +95,42 @@ def test_the_published_covariance_follows_the_error_shape_the_model_carries(chec
     assert not free.error_shape.planar
     cov = free.estimate(frames[:1], [1])[0].covariance
     assert cov[3, 3] == pytest.approx(cov[5, 5]) and cov[3, 3] == pytest.approx(cov[4, 4])
+
+
+def test_the_error_map_gives_each_frame_its_covariance_through_every_engine(tmp_path, rng):
+    """A model calibrated with an error map (carried through ONNX's metadata): ``model`` publishes the
+    map's variances at each predicted camera pose, the same whichever engine predicted it; ``head``
+    the head's; ``fixed`` the fixed ones."""
+    shape = ErrorShape(planar=True, height_var=2e-6, tilt_var=1e-4)
+    views = 400
+    positions = np.column_stack([rng.uniform(-3, 9, views), rng.uniform(-8, 4, views), rng.uniform(-2, 3, views)])
+    quats = rng.standard_normal((views, 4))
+    quats /= np.linalg.norm(quats, axis=1, keepdims=True)
+    error_map = ErrorMap.build(positions, quats, rng.gamma(2.0, 0.01, (views, 2)), dof=(2, 1)).with_scales(1.5, 0.5)
+    path = _save(tmp_path / "mapped.pt", uncertainty=True, calibration={"frames": 10.0, **shape.to_calibration()},
+                 error_map=error_map.to_metadata())
+    onnx_path = export_onnx(str(path), str(tmp_path / "mapped.onnx"))
+    summary = metadata_json(str(onnx_path))  # what `export` prints: the map's arrays as their sizes
+    assert "characters of base64 float32" in summary and len(summary) < 5000
+    frames = [rng.integers(0, 255, (72, 96, 3), dtype=np.uint8) for _ in range(4)]
+    yaw_variances = []
+    for model_file in (path, onnx_path):
+        regressor = FrameRegressor(load_engine(str(model_file), device="cpu"), default_extrinsic(), RegressorConfig())
+        assert regressor.covariance_source == "map"
+        out = regressor.infer(frames)
+        expected = error_map.variances(out.xyz, out.quat)
+        estimates = regressor.estimate(frames, [1, 2, 3, 4])
+        yaw = np.array([e.covariance[5, 5] for e in estimates])
+        np.testing.assert_allclose(yaw, expected[:, 1], rtol=1e-4)
+        assert np.ptp(yaw) > 0  # the frames' predicted poses differ, and so do their variances
+        yaw_variances.append(yaw)
+        regressor.configure(RegressorConfig(covariance_source="head"))
+        assert regressor.covariance_source == "head"
+        np.testing.assert_allclose([e.covariance[5, 5] for e in regressor.estimate(frames, [1, 2, 3, 4])],
+                                   np.exp(out.log_var[:, 1]), rtol=1e-4)
+        regressor.configure(RegressorConfig(covariance_source="fixed"))
+        assert regressor.covariance_source == "fixed"
+    np.testing.assert_allclose(yaw_variances[0], yaw_variances[1], rtol=1e-3)
 
 
 def test_a_model_without_the_head_still_runs_everywhere(old_checkpoint, batch, tmp_path):

@@ -217,7 +217,7 @@ def test_each_frame_gets_the_covariance_the_model_predicts(ros_context, uncertai
     node = _node(uncertain_model)
     h = Harness(node)
     try:
-        assert node.regressor.covariance_source == "model"
+        assert node.regressor.covariance_source == "head"  # ``model`` without an error map: the head's
         out = h.collect(PoseWithCovarianceStamped, _topic(node, "regressor_node/pose"))
         pub = h.publisher(Image, _topic(node, "image"))
         for seed in (1, 2):
@@ -230,6 +230,7 @@ def test_each_frame_gets_the_covariance_the_model_predicts(ros_context, uncertai
         pub.publish(_image(node, _frame(1)))  # the same frame again: the same variances, four times over
         h.wait_for(lambda: len(out) >= 3, what="a pose with the scaled covariance")
         np.testing.assert_allclose(np.array(out[2].pose.covariance).reshape(6, 6), 4.0 * covs[0], rtol=1e-4)
+        assert not _set(h, "covariance_source", "ensemble", ParameterType.PARAMETER_STRING).successful
         assert _set(h, "covariance_source", "fixed", ParameterType.PARAMETER_STRING).successful
         pub.publish(_image(node, _frame(3)))
         h.wait_for(lambda: len(out) >= 4, what="a pose with the fixed covariance")
@@ -246,7 +247,7 @@ def test_a_new_model_loads_in_the_background_and_a_broken_one_changes_nothing(ro
         old = node.regressor
         assert _set(h, "model_path", uncertain_model, ParameterType.PARAMETER_STRING).successful  # returns at once
         h.wait_for(lambda: node.regressor is not old, timeout=60, what="the new model to be swapped in")
-        assert node.regressor.covariance_source == "model"
+        assert node.regressor.covariance_source == "head"
         broken = tmp_path / "broken.pt"
         broken.write_bytes(b"not a checkpoint")
         current = node.regressor

@@ -3,7 +3,8 @@
 One test drive is 600 frames whose errors are correlated over seconds: a few dozen independent
 pieces of evidence, so one drive's coverage and rank correlation are noisy figures. This renders
 further held-out drives of the room the model was trained on (seeds no split uses), evaluates the
-model on each as ``test`` does, and prints JSON: per drive, the median errors, the share of frames
+model on each as ``test`` does (the sigma the robot publishes: the error map's where the model has
+one, else the head's), and prints JSON: per drive, the median errors, the share of frames
 within the predicted 1 and 2 sigma with the chi-square expectation for the model's error shape
 (free: chi-square(3), 19.9 % and 73.9 %; planar: chi-square(2) for x, y, 39.3 % and 86.5 %,
 chi-square(1) for yaw, 68.3 % and 95.4 %) and Spearman(sigma, error) with its 95 % block-bootstrap interval;

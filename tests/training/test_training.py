@@ -120,8 +120,10 @@ def test_calibrate_command_recalibrates_a_stopped_run_and_refuses_a_model_withou
     from pose_regressor_node.__main__ import main
 
     result = train(_config(tiny_scene, tmp_path, niter=2), quiet=True)
-    calibrated = load_checkpoint(str(result.best_path)).metadata.calibration
+    trained = load_checkpoint(str(result.best_path)).metadata
+    calibrated = trained.calibration
     assert calibrated["frames"] > 0  # train calibrated best.pt at its end
+    assert ErrorMap.from_metadata(trained.error_map) is not None  # and gave it the error map of its training views
     assert calibrated["planar"] == 1.0  # a car's drive: errors in the floor's plane and about the vertical
     assert main(["calibrate", str(result.best_path), "--dataroot", str(tiny_scene), "--device", "cpu",
                  "--workers", "0"]) == 0

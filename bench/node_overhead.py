@@ -1,7 +1,8 @@
 """Regressor node cost per frame, message in -> pose out over real DDS, divided by the engine's own
 inference time on the same frames in the same run (target: at most 1.15).
 
-The production configuration: ResNet18 at 224 x 224 on ONNX Runtime (CPU), 640 x 480 rgb8 frames
+The production configuration: ResNet18 at 224 x 224 with the uncertainty head and an error map the
+size of the demo model's (each frame's covariance looked up in it) on ONNX Runtime (CPU), 640 x 480 rgb8 frames
 from the synthetic world, the process configured as the nodes' main does (``ros.process``). Node
 and sender share this process (each on its own single-threaded executor): raw 921 KB frames sent
 best-effort between processes are lost by Fast DDS with its default shared-memory segment (seen
@@ -38,6 +39,9 @@ from rclpy.executors import SingleThreadedExecutor  # noqa: E402
 from rclpy.parameter import Parameter  # noqa: E402
 from sensor_msgs.msg import Image  # noqa: E402
 
+from pose_regressor_node.error_map import ErrorMap  # noqa: E402
+from pose_regressor_node.error_shape import ErrorShape  # noqa: E402
+from pose_regressor_node.geometry import quat_from_yaw, quat_multiply  # noqa: E402
 from pose_regressor_node.messages import rclpy_factory  # noqa: E402
 from pose_regressor_node.metadata import ModelMetadata  # noqa: E402
 from pose_regressor_node.model import build_model, save_checkpoint  # noqa: E402
@@ -55,13 +59,25 @@ def frames(n: int):
     return [renderer.render(traj.pose(i) @ default_extrinsic()) for i in range(0, len(traj), 10)][:n]
 
 
+def room_error_map(views: int = 12558, seed: int = 0) -> ErrorMap:
+    """An error map the size of the demo model's (12,558 training views over a 6 x 4 m room): the
+    node looks each frame's covariance up in it, as it does for the demo model."""
+    rng = np.random.default_rng(seed)
+    positions = np.column_stack([rng.uniform(0, 6, views), rng.uniform(0, 4, views), np.full(views, 0.15)])
+    quats = np.array([quat_multiply(quat_from_yaw(yaw), default_extrinsic().quaternion)
+                      for yaw in rng.uniform(-np.pi, np.pi, views)])
+    return ErrorMap.build(positions, quats, rng.gamma(2.0, 0.01, (views, 2)), dof=(2, 1))
+
+
 def main(n: int = 40) -> dict:
     configure_process()  # as the nodes' main does (ros/spin.py)
     images = frames(n)
     with tempfile.TemporaryDirectory() as tmp:
-        model = build_model("resnet18").eval()
+        model = build_model("resnet18", uncertainty=True).eval()
         path = os.path.join(tmp, "resnet18-224.pt")
-        save_checkpoint(path, model, ModelMetadata(arch="resnet18", arch_options=model.options))
+        save_checkpoint(path, model, ModelMetadata(arch="resnet18", arch_options=model.options,
+                                                   calibration=ErrorShape(planar=True).to_calibration(),
+                                                   error_map=room_error_map().to_metadata()))
         rclpy.init()
         node = RegressorNode(parameter_overrides=[Parameter("model_path", value=path),
                                                   Parameter("backend", value="onnxruntime"),

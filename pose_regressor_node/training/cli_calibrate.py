@@ -2,8 +2,8 @@
 
 ``train`` does this at its end; this command is for a run that stopped early (its ``best.pt`` is
 complete but uncalibrated), for a checkpoint to be recalibrated on another validation split, or to
-give an older checkpoint the error map of its training views (it reads the train split once,
-about a minute for 12,558 frames on two cores). Never calibrate on the test split: its figures
+give an older checkpoint the error map of its training views (it reads the train split once: the
+demo room's 12,558 frames take about three minutes on two cores). Never calibrate on the test split: its figures
 would no longer be honest.
 """
 

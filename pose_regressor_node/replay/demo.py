@@ -35,6 +35,10 @@ from .settings import DEFAULT_PARAMS_FILE, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_MODEL = ROOT / "models" / "demo-resnet18.pt"
+# Links the bag's first messages depend on, as the least subscribers each topic needs: both nodes on
+# /clock (use_sim_time: a node's clock starts with its first /clock message), and the fusion node and
+# the recorder on the regressor's poses.
+NODE_LINKS = {"/clock": 2, "/regressor_node/pose": 2}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -137,7 +141,8 @@ def run(args: argparse.Namespace) -> int:
         if importable("tf2_msgs"):  # with ROS installed the extrinsic travels on /tf_static too
             topics.append("/tf_static")
         live = play_and_record(bag, topics, {"regressor": "/regressor_node/pose", "fused": "/fusion_node/odometry"},
-                               wait_for=["/camera/image_raw/compressed", "/odom"], rate=args.rate)
+                               wait_for=["/camera/image_raw/compressed", "/odom"], rate=args.rate,
+                               links=NODE_LINKS)
     finally:
         _stop(procs)
     if any(p.returncode not in (0, -signal.SIGINT, 130, None) for p in procs):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import rclpy
 from geometry_msgs.msg import PoseWithCovarianceStamped
@@ -41,9 +41,9 @@ class BagPlayer(Node):
         self.clock_pub = self.create_publisher(Clock, "/clock", 10)
         self.recorded: Dict[str, List[Tuple[int, Pose]]] = {name: [] for name in record}
         qos = QoSProfile(depth=200, reliability=ReliabilityPolicy.RELIABLE)
-        for name, topic in record.items():
-            msg_type = Odometry if name == "fused" else PoseWithCovarianceStamped
-            self.create_subscription(msg_type, topic, functools.partial(self._record, name), qos)
+        self._recorders = [self.create_subscription(Odometry if name == "fused" else PoseWithCovarianceStamped,
+                                                    topic, functools.partial(self._record, name), qos)
+                           for name, topic in record.items()]
         self._pubs: Dict[str, Any] = {}
         self.factory = rclpy_factory()
 
@@ -56,14 +56,22 @@ class BagPlayer(Node):
             if topic not in self._pubs:
                 self._pubs[topic] = self.create_publisher(rclpy_message_class(msgtype), topic, 50)
 
-    def wait_for_subscribers(self, topics: List[str], timeout_s: float) -> None:
+    def wait_until_connected(self, inputs: List[str], links: Dict[str, int], timeout_s: float) -> None:
+        """Until each of ``inputs`` (topics this player publishes) has a subscriber, each recorded topic
+        a publisher, and each topic of ``links`` at least that many subscribers in the graph: links
+        the bag's first messages depend on (the nodes' /clock, the fusion node's subscription to the
+        regressor's poses). Volatile topics drop what is sent before a link exists, so a live run that
+        starts before the fusion node hears the regressor, or its clock, starts later than replay does."""
+        def missing() -> List[str]:
+            gaps = [f"a subscriber to {t}" for t in inputs if self._pubs[t].get_subscription_count() == 0]
+            gaps += [f"a publisher of {r.topic_name}" for r in self._recorders if r.get_publisher_count() == 0]
+            return gaps + [f"{n} subscribers to {t}" for t, n in links.items() if self.count_subscribers(t) < n]
+
         deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if all(self._pubs[t].get_subscription_count() > 0 for t in topics):
-                return
+        while missing():
+            if time.monotonic() > deadline:
+                raise BagError(f"no {', '.join(missing())} within {timeout_s:.0f} s; did the nodes start?")
             time.sleep(0.1)
-        missing = [t for t in topics if self._pubs[t].get_subscription_count() == 0]
-        raise BagError(f"no node subscribed to {missing} within {timeout_s:.0f} s; did the nodes start?")
 
     def publish_raw(self, topic: str, raw: bytes, stamp_ns: int) -> None:
         self.clock_pub.publish(Clock(clock=self.factory.time(stamp_ns)))
@@ -71,9 +79,10 @@ class BagPlayer(Node):
 
 
 def play_and_record(bag: Path, topics: List[str], record: Dict[str, str], wait_for: List[str],
-                    rate: float = 1.0, settle_s: float = 2.0, startup_timeout_s: float = 120.0
-                    ) -> Dict[str, Trajectory]:
-    """Play ``topics`` of ``bag``; return the recorded trajectories keyed like ``record``.
+                    rate: float = 1.0, settle_s: float = 2.0, startup_timeout_s: float = 120.0,
+                    links: Optional[Dict[str, int]] = None) -> Dict[str, Trajectory]:
+    """Play ``topics`` of ``bag``; return the recorded trajectories keyed like ``record``. Playing starts
+    once ``wait_for`` have subscribers, the recorded topics publishers and ``links`` their subscribers.
 
     A Ctrl-C is a KeyboardInterrupt, whatever it lands in: rclpy's SIGINT handler shuts the context
     down from the signal itself, so a call into rclpy under way (a publish) can fail with "context is
@@ -86,7 +95,7 @@ def play_and_record(bag: Path, topics: List[str], record: Dict[str, str], wait_f
     try:
         with BagReader(bag) as reader:
             player.publishers_for({t: m for t, m in reader.topics.items() if t in topics})
-            player.wait_for_subscribers(wait_for, startup_timeout_s)
+            player.wait_until_connected(wait_for, links or {}, startup_timeout_s)
             total = sum(n for t, n in reader.message_counts.items() if t in topics)
             start_wall, start_bag = None, None
             for topic, bag_ns, raw in tqdm(reader.raw_messages(topics), total=total, unit="msg", desc="playing bag"):

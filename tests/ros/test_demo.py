@@ -32,8 +32,15 @@ def test_demo_runs_live_and_agrees_with_offline_replay(tmp_path):
     # in ten at random phases, which on a short drive moved them by up to 30 %.
     assert abs(float(found.group(1)) - float(found.group(2))) <= 0.3 * float(found.group(2)), found.group(0)
     live, offline = _tum(tmp_path / "live" / "fused.tum"), _tum(tmp_path / "offline" / "fused.tum")
+    # Live output starts when the filter has initialised from the regressed poses that reached it: the
+    # first best-effort frames after DDS matched the camera topic are sometimes lost (the regressor's
+    # first live pose came 0.1-0.3 s into the drive in 4 of 11 runs), and with them up to 0.9 s of output.
+    assert min(live) <= min(offline) + 2000, (min(live), min(offline))
+    # From then on it must keep up: the node's 50 Hz timer publishes at least 80 % of the odometry stamps
+    # (it skipped 7-17 % in 11 runs here; see above).
     common = sorted(set(live) & set(offline))
-    assert len(common) >= 0.8 * len(offline), (len(common), len(offline))
+    running = [t for t in offline if t >= min(live)]
+    assert len(common) >= 0.8 * len(running), (len(common), len(running), len(offline))
     differences = np.array([np.linalg.norm(live[t] - offline[t]) for t in common])
     assert np.median(differences) <= 0.03 and np.percentile(differences, 95) <= 0.08, differences.max()
     regressed = re.findall(r"\| regressor only \| (\d+) \|", proc.stdout)

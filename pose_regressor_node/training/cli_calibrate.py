@@ -3,8 +3,8 @@
 ``train`` does this at its end; this command is for a run that stopped early (its ``best.pt`` is
 complete but uncalibrated), for a checkpoint to be recalibrated on another validation split, or to
 give an older checkpoint the error map of its training views (it reads the train split once: the
-demo room's 12,558 frames take about three minutes on two cores). Never calibrate on the test split: its figures
-would no longer be honest.
+demo room's 12,558 frames take about three minutes on two cores). Never calibrate on the test
+split: its figures would no longer be honest.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from ..cli_args import non_negative_int, positive_int
 from ..data import load_samples
 from ..data.dataset import PoseDataset, make_loader
 from ..data.transforms import EvalTransform
-from ..errors import CheckpointError
+from ..errors import CheckpointError, DatasetError
 from ..model import Checkpoint, load_checkpoint
 from .calibration import calibrate_checkpoint, describe_calibration
 from .loop import resolve_device
@@ -43,7 +43,11 @@ def run(args: argparse.Namespace) -> int:
         raise CheckpointError(f"{args.checkpoint} has no uncertainty head (it was trained with --no_uncertainty): "
                               "nothing to calibrate; its covariance is the fixed one")
     val_loader = _loader(args, "val", ckpt, device)
-    train_loader = None if args.no_error_map else _loader(args, "train", ckpt, device)
+    try:
+        train_loader = None if args.no_error_map else _loader(args, "train", ckpt, device)
+    except DatasetError as err:
+        raise DatasetError(f"{err} (the error map is built from the train split; --no_error_map calibrates "
+                           "the head alone)") from err
     with torch.no_grad():
         calibration = calibrate_checkpoint(ckpt, args.checkpoint, val_loader, device, train_loader)
     print(f"{args.checkpoint}: {describe_calibration(calibration)}")

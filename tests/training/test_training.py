@@ -3,6 +3,7 @@ from __future__ import annotations
 import csv
 import math
 import os
+import shutil
 import socket
 
 import numpy as np
@@ -148,6 +149,18 @@ def test_calibrate_command_recalibrates_a_stopped_run_and_refuses_a_model_withou
     assert main(["calibrate", str(result.best_path), "--dataroot", str(tiny_scene), "--device", "cpu",
                  "--workers", "0", "--no_error_map"]) == 0
     assert load_checkpoint(str(result.best_path)).metadata.error_map == {}
+    # a scene without a train split (only the validation drive shipped): the map cannot be built, and the
+    # message says how to calibrate the head alone
+    val_only = tmp_path / "val_only"
+    shutil.copytree(tiny_scene, val_only)
+    (val_only / "TrainSplit.txt").unlink()
+    capsys.readouterr()
+    assert main(["calibrate", str(result.best_path), "--dataroot", str(val_only), "--device", "cpu",
+                 "--workers", "0"]) == 1
+    err = capsys.readouterr().err
+    assert "TrainSplit.txt not found" in err and "--no_error_map calibrates the head alone" in err
+    assert main(["calibrate", str(result.best_path), "--dataroot", str(val_only), "--device", "cpu",
+                 "--workers", "0", "--no_error_map"]) == 0
 
     # an fp16 file (what export and the demo model ship) stays fp16: calibrating must not double its size
     half = tmp_path / "half.pt"

@@ -15,9 +15,11 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from ..errors import DatasetError
+from ..metadata import PreprocessSpec
 from .samples import Sample
+from .transforms import EvalTransform
 
-__all__ = ["PoseDataset", "make_loader", "default_workers"]
+__all__ = ["PoseDataset", "make_loader", "eval_loader", "default_workers"]
 
 
 def default_workers() -> int:
@@ -61,3 +63,11 @@ def make_loader(dataset: PoseDataset, batch_size: int, shuffle: bool, device: to
         persistent_workers=workers > 0, prefetch_factor=4 if workers > 0 else None,
         generator=generator, drop_last=drop_last,
     )
+
+
+def eval_loader(samples: Sequence[Sample], spec: PreprocessSpec, batch_size: int, device: torch.device | str = "cpu",
+                workers: Optional[int] = None) -> DataLoader:
+    """The frames in order, preprocessed as the model's engines will see them (no augmentation): what
+    ``test`` and ``calibrate`` evaluate."""
+    return make_loader(PoseDataset(samples, EvalTransform(spec)), batch_size, shuffle=False, device=device,
+                       workers=workers)

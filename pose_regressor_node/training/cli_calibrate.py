@@ -17,8 +17,7 @@ from torch.utils.data import DataLoader
 
 from ..cli_args import non_negative_int, positive_int
 from ..data import load_samples
-from ..data.dataset import PoseDataset, make_loader
-from ..data.transforms import EvalTransform
+from ..data.dataset import eval_loader
 from ..errors import CheckpointError, DatasetError
 from ..model import Checkpoint, load_checkpoint
 from .calibration import calibrate_checkpoint, describe_calibration
@@ -55,7 +54,5 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _loader(args: argparse.Namespace, split: str, ckpt: Checkpoint, device: torch.device) -> DataLoader:
-    """One split's frames in order, preprocessed as the model's engines will see them."""
-    samples = load_samples(args.dataset, Path(args.dataroot), split)
-    return make_loader(PoseDataset(samples, EvalTransform(ckpt.metadata.preprocess)), args.batch_size,
-                       shuffle=False, device=device, workers=args.workers)
+    return eval_loader(load_samples(args.dataset, Path(args.dataroot), split), ckpt.metadata.preprocess,
+                       args.batch_size, device, args.workers)

@@ -12,8 +12,7 @@ import numpy as np
 import torch
 
 from ..data import load_samples
-from ..data.dataset import PoseDataset, make_loader
-from ..data.transforms import EvalTransform
+from ..data.dataset import eval_loader
 from ..error_map import ErrorMap
 from ..error_shape import ErrorShape
 from ..model import load_checkpoint
@@ -74,8 +73,7 @@ def evaluate_checkpoint(checkpoint: str, dataroot: str, dataset: str, out_dir: P
     dev = resolve_device(device)
     ckpt = load_checkpoint(checkpoint, map_location=str(dev))
     samples = load_samples(dataset, Path(dataroot), split)
-    loader = make_loader(PoseDataset(samples, EvalTransform(ckpt.metadata.preprocess)), batch_size, shuffle=False,
-                         device=dev, workers=workers)
+    loader = eval_loader(samples, ckpt.metadata.preprocess, batch_size, dev, workers)
     with torch.no_grad():
         ev = evaluate(ckpt.model.to(dev), loader, dev, ErrorShape.from_calibration(ckpt.metadata.calibration),
                       ErrorMap.from_metadata(ckpt.metadata.error_map))

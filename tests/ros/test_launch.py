@@ -116,10 +116,11 @@ def _play(install: Path, bag: Path) -> dict:
         "import json, sys\n"
         "from pathlib import Path\n"
         "from pose_regressor_node.replay.live import play_and_record\n"
+        "from pose_regressor_node.replay.demo import NODE_LINKS\n"
         f"out = play_and_record(Path({str(bag)!r}), ['/camera/image_raw/compressed', '/odom'], "
         "{'regressor': '/regressor_node/pose', 'fused': '/fusion_node/odometry'}, "
         "wait_for=['/camera/image_raw/compressed', '/odom'], settle_s=2.0, startup_timeout_s=60.0, "
-        "links={'/clock': 2, '/regressor_node/pose': 2})\n"
+        "links=NODE_LINKS)\n"
         "print(json.dumps({k: len(v) for k, v in out.items()}))\n"
     )
     env = _environment(install)
